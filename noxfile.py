@@ -1,0 +1,115 @@
+"""Every developer action is a session here: `nox --list` is the project's workflow.
+
+A bare `nox` runs the default set below; it is the README's test command and what CI runs.
+"""
+
+from pathlib import Path
+
+import nox
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_existing_virtualenvs = True
+nox.options.sessions = ["lint", "typecheck", "tests", "platform", "integration"]
+
+ROOT = Path(__file__).parent
+PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
+SERVICE = str(ROOT / "service")
+PYTHON = "3.11"
+PYTHON_SOURCES = ["service", "tests", "platform", "tools", "noxfile.py"]
+
+
+def install_group(session: nox.Session, *groups: str) -> None:
+    """Install the pinned tool sets named in pyproject.toml's [dependency-groups]."""
+    for group in groups:
+        session.install(*nox.project.dependency_groups(PYPROJECT, group))
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """Lint and check formatting (ruff), the Dockerfile (hadolint) and the CI workflows."""
+    install_group(session, "lint")
+    session.run("ruff", "check", *PYTHON_SOURCES)
+    session.run("ruff", "format", "--check", *PYTHON_SOURCES)
+    session.run("hadolint", "service/Dockerfile")
+    workflows = sorted(str(path) for path in ROOT.glob(".github/workflows/*.yml"))
+    session.run("check-jsonschema", "--builtin-schema", "vendor.github-workflows", *workflows)
+
+
+@nox.session(python=PYTHON)
+def typecheck(session: nox.Session) -> None:
+    """Type-check everything with mypy --strict."""
+    session.install("-e", SERVICE)
+    install_group(session, "typecheck")
+    session.run("mypy", *(session.posargs or PYTHON_SOURCES))
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """Unit, in-process API and contract tests of the service, against both stores."""
+    session.install("-e", SERVICE)
+    install_group(session, "test")
+    session.run("pytest", "service/tests", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def platform(session: nox.Session) -> None:
+    """Pulumi programs under mocks for every stack, and the CrossGuard policy rules."""
+    session.install("-e", SERVICE)
+    install_group(session, "platform")
+    session.run("pytest", "tests/infra", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def integration(session: nox.Session) -> None:
+    """The real service process against LocalStack (or moto's server): API, faults, shutdown."""
+    session.install("-e", SERVICE)
+    install_group(session, "integration")
+    session.run("pytest", "tests/integration", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Benchmark the service beside a bare Starlette baseline with wrk (apt-get install wrk)."""
+    session.install("-e", SERVICE)
+    install_group(session, "bench")
+    session.run("python", "-m", "tests.bench.harness", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def serve(session: nox.Session) -> None:
+    """Run the service locally on port 8000 with the SQLite store; options pass through."""
+    session.install("-e", SERVICE)
+    session.run("hello-birthday", "--host", "127.0.0.1", "--port", "8000", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def load(session: nox.Session) -> None:
+    """Bounded load test with thresholds: nox -s load -- [URL] [--p99-ms 200 --min-rps 100 ...]."""
+    install_group(session, "load")
+    session.run("python", "-m", "tests.load", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def image(session: nox.Session) -> None:
+    """Build service/Dockerfile with buildah on a Debian base, run it and smoke-test it."""
+    install_group(session, "load")
+    smoke = ["python", "-m", "tests.load", "{url}", "--users", "2", "--duration", "5s"]
+    session.run("python", "-m", "tools.image", "--", *smoke, "--min-rps", "1")
+
+
+@nox.session(python=PYTHON)
+def diagram(session: nox.Session) -> None:
+    """Render docs/architecture.png from tools/diagram.py (needs graphviz's dot)."""
+    install_group(session, "diagram")
+    session.run("python", "-m", "tools.diagram", "docs/architecture.png")
+
+
+@nox.session(python=PYTHON)
+def lock(session: nox.Session) -> None:
+    """Regenerate service/requirements.lock, the hash-pinned runtime dependencies of the image."""
+    install_group(session, "lock")
+    session.run(
+        "uv", "pip", "compile", "service/pyproject.toml", "--output-file", "service/requirements.lock",
+        "--generate-hashes", "--universal", "--python-version", PYTHON,
+        "--custom-compile-command", "nox -s lock", *session.posargs,
+    )  # fmt: skip

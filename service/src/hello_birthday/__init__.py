@@ -1,0 +1,1 @@
+"""hello-birthday: remembers dates of birth and greets people."""

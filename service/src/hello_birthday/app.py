@@ -1,0 +1,192 @@
+"""Routes and the application factory: settings in, ASGI app out."""
+
+import json
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime
+
+from prometheus_client import CONTENT_TYPE_LATEST
+from starlette.applications import Starlette
+from starlette.endpoints import HTTPEndpoint
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp
+
+from hello_birthday import birthdays
+from hello_birthday.lifecycle import ShutdownSignal
+from hello_birthday.logs import LOGGER, AccessLog
+from hello_birthday.metrics import MeteredStore, Metrics
+from hello_birthday.observability import ObservabilityMiddleware
+from hello_birthday.openapi import DOCUMENT, MAX_BODY_BYTES
+from hello_birthday.problems import (
+    ProblemError,
+    handle_http_exception,
+    handle_problem,
+    handle_unexpected,
+    invalid_input,
+    store_unavailable,
+)
+from hello_birthday.settings import Settings
+from hello_birthday.store import Store, StoreUnavailableError, open_store
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Service:
+    """What the endpoints share: the store (opened at startup), the clock and the settings."""
+
+    def __init__(self, settings: Settings, clock: Clock, metrics: Metrics) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.metrics = metrics
+        self.shutdown = ShutdownSignal()
+        self._store: Store | None = None
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            raise StoreUnavailableError("the store is not open")
+        return self._store
+
+    def today(self) -> date:
+        return self.clock().astimezone(self.settings.timezone).date()
+
+    @asynccontextmanager
+    async def lifespan(self, _: Starlette) -> AsyncIterator[None]:
+        self.shutdown.listen()
+        self._store = MeteredStore(
+            open_store(self.settings.store_url, self.settings.store_timeout), self.metrics
+        )
+        LOGGER.info("store opened: %s", self.settings.store_url.partition("://")[0])
+        try:
+            yield
+        finally:
+            await self._store.close()
+            self._store = None
+
+
+def _service(request: Request) -> Service:
+    service: Service = request.app.state.service
+    return service
+
+
+def _username(request: Request) -> str:
+    try:
+        return birthdays.normalise_username(request.path_params["username"])
+    except birthdays.InvalidUsernameError as error:
+        raise invalid_input("invalid-username", str(error)) from None
+
+
+async def _json_body(request: Request) -> object:
+    """The body as JSON whatever its Content-Type, refused early when it is too large."""
+    too_large = ProblemError(
+        413, "body-too-large", f"The body must be at most {MAX_BODY_BYTES} bytes."
+    )
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise too_large
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise too_large
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        raise invalid_input(
+            "invalid-body", 'The body must be JSON such as {"dateOfBirth": "2000-01-31"}.'
+        ) from None
+
+
+class Hello(HTTPEndpoint):
+    async def get(self, request: Request) -> Response:
+        username = _username(request)
+        service = _service(request)
+        try:
+            born = await service.store.get(username)
+        except StoreUnavailableError:
+            raise store_unavailable() from None
+        if born is None:
+            raise ProblemError(
+                404, "user-not-found", f"No date of birth is saved for {username}; PUT one first."
+            )
+        days = birthdays.days_until_birthday(born, service.today())
+        return JSONResponse({"message": birthdays.greeting(username, days)})
+
+    async def put(self, request: Request) -> Response:
+        username = _username(request)
+        service = _service(request)
+        body = await _json_body(request)
+        if not isinstance(body, dict) or "dateOfBirth" not in body:
+            raise invalid_input(
+                "invalid-body", 'The body must be a JSON object with a "dateOfBirth" field.'
+            )
+        try:
+            born = birthdays.parse_date_of_birth(body["dateOfBirth"], service.today())
+        except birthdays.InvalidDateOfBirthError as error:
+            raise invalid_input("invalid-date-of-birth", str(error)) from None
+        try:
+            await service.store.put(username, born)
+        except StoreUnavailableError:
+            raise store_unavailable() from None
+        return Response(status_code=204)
+
+
+async def healthz(_: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    service = _service(request)
+    if service.shutdown.is_set():
+        raise ProblemError(
+            503, "shutting-down", "The process is shutting down.", {"Retry-After": "1"}
+        )
+    try:
+        await service.store.check()
+    except StoreUnavailableError as error:
+        LOGGER.warning("readiness check failed: %s", error)
+        raise store_unavailable() from None
+    return JSONResponse({"status": "ready"})
+
+
+async def openapi(_: Request) -> Response:
+    return JSONResponse(DOCUMENT)
+
+
+async def metrics(request: Request) -> Response:
+    return Response(_service(request).metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+
+ROUTES = [
+    Route("/hello/{username}", Hello),
+    Route("/healthz", healthz, methods=["GET"]),
+    Route("/readyz", readyz, methods=["GET"]),
+    Route("/openapi.json", openapi, methods=["GET"]),
+    Route("/metrics", metrics, methods=["GET"]),
+]
+
+
+def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> ASGIApp:
+    """Build the application; uvicorn calls it with no arguments (settings from the environment)."""
+    settings = settings or Settings.from_env()
+    service = Service(settings, clock, Metrics())
+    app = Starlette(
+        routes=ROUTES,
+        lifespan=service.lifespan,
+        exception_handlers={
+            ProblemError: handle_problem,
+            HTTPException: handle_http_exception,
+            Exception: handle_unexpected,
+        },
+    )
+    app.state.service = service
+    # Outside Starlette's own error handling, so even a 500 carries a request id and is counted.
+    access_log = AccessLog() if settings.access_log else None
+    return ObservabilityMiddleware(app, service.metrics, access_log)

@@ -1,0 +1,73 @@
+"""Pure domain rules: valid usernames, valid dates of birth, and days until the next birthday.
+
+Nothing here knows about HTTP or storage, so every rule is testable with plain values.
+"""
+
+import calendar
+import re
+import unicodedata
+from datetime import date
+from typing import Final
+
+MAX_USERNAME_LENGTH: Final = 64
+# Exactly YYYY-MM-DD: date.fromisoformat alone would also take 20000101 and other ISO forms.
+_ISO_CALENDAR_DATE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+class InvalidUsernameError(ValueError):
+    """The username is not 1 to 64 letters."""
+
+
+class InvalidDateOfBirthError(ValueError):
+    """The date of birth is not a YYYY-MM-DD calendar date before today."""
+
+
+def normalise_username(raw: str) -> str:
+    """Return the NFC form of a valid username, so composed and decomposed spellings agree."""
+    name = unicodedata.normalize("NFC", raw)
+    if not 1 <= len(name) <= MAX_USERNAME_LENGTH:
+        raise InvalidUsernameError(
+            f"username must be 1 to {MAX_USERNAME_LENGTH} letters, got {len(name)} characters"
+        )
+    # str.isalpha() is true only for Unicode letters (categories Lu, Ll, Lt, Lm, Lo): digits,
+    # punctuation, spaces, marks and zero-width characters all fail it.
+    if not name.isalpha():
+        raise InvalidUsernameError("username must contain only letters")
+    return name
+
+
+def parse_date_of_birth(value: object, today: date) -> date:
+    """Parse a JSON value as a date of birth that lies strictly before ``today``."""
+    if not isinstance(value, str) or not _ISO_CALENDAR_DATE.fullmatch(value):
+        raise InvalidDateOfBirthError('dateOfBirth must be a string of the form "YYYY-MM-DD"')
+    try:
+        born = date.fromisoformat(value)
+    except ValueError:
+        raise InvalidDateOfBirthError(f"dateOfBirth {value} is not a calendar date") from None
+    if born >= today:
+        raise InvalidDateOfBirthError(
+            f"dateOfBirth must be before today ({today.isoformat()}), got {value}"
+        )
+    return born
+
+
+def birthday_in_year(born: date, year: int) -> date:
+    """The day a birthday is celebrated in ``year``: 29 February falls back to 28 February."""
+    if born.month == 2 and born.day == 29 and not calendar.isleap(year):
+        return date(year, 2, 28)
+    return born.replace(year=year)
+
+
+def days_until_birthday(born: date, today: date) -> int:
+    """Days from ``today`` to the next celebration of the birthday: 0 (today) to 365."""
+    upcoming = birthday_in_year(born, today.year)
+    if upcoming < today:
+        upcoming = birthday_in_year(born, today.year + 1)
+    return (upcoming - today).days
+
+
+def greeting(username: str, days: int) -> str:
+    """The message the API answers with; clients parse this exact wording."""
+    if days == 0:
+        return f"Hello, {username}! Happy birthday!"
+    return f"Hello, {username}! Your birthday is in {days} day(s)"

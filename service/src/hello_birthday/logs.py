@@ -1,0 +1,66 @@
+"""JSON log lines on stdout: one per request (the access log) and one per application event."""
+
+import json
+import logging
+import sys
+import time
+from datetime import UTC, datetime
+from typing import Any, Final, TextIO
+
+
+def _timestamp(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds")
+
+
+class JSONFormatter(logging.Formatter):
+    """Formats application and server log records as single JSON lines."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": _timestamp(record.created),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False)
+
+
+class AccessLog:
+    """Writes one line per request. It holds no body, so no date of birth can reach the log."""
+
+    def __init__(self, stream: TextIO = sys.stdout) -> None:
+        self._stream = stream
+
+    def write(self, request_id: str, method: str, route: str, status: int, seconds: float) -> None:
+        line = {
+            "time": _timestamp(time.time()),
+            "level": "info",
+            "logger": "access",
+            "request_id": request_id,
+            "method": method,
+            "route": route,
+            "status": status,
+            "duration_ms": round(seconds * 1000, 3),
+        }
+        self._stream.write(json.dumps(line) + "\n")
+
+
+def uvicorn_log_config(level: str) -> dict[str, Any]:
+    """A logging.config dictionary that turns uvicorn's and our own records into JSON lines."""
+    handler = {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"}
+    loggers = ("uvicorn", "uvicorn.error", "hello_birthday")
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": JSONFormatter}},
+        "handlers": {"stdout": handler},
+        "loggers": {
+            name: {"handlers": ["stdout"], "level": level.upper(), "propagate": False}
+            for name in loggers
+        },
+    }
+
+
+LOGGER: Final = logging.getLogger("hello_birthday")

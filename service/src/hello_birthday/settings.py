@@ -1,0 +1,67 @@
+"""Environment variables -> one typed, validated settings object."""
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULT_STORE = "sqlite:///hello-birthday.db"
+
+
+class SettingsError(ValueError):
+    """An environment variable has a value the service cannot run with."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    store_url: str = DEFAULT_STORE
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    store_timeout: float = 1.0
+    shutdown_timeout: float = 20.0
+    keepalive_timeout: float = 75.0
+    log_level: str = "info"
+    access_log: bool = True
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> "Settings":
+        """Read HELLO_* variables; a bad value stops the process at start with a clear message."""
+        return cls(
+            store_url=env.get("HELLO_STORE", DEFAULT_STORE),
+            timezone=_zone(env.get("HELLO_TIMEZONE", "UTC")),
+            store_timeout=_seconds(env, "HELLO_STORE_TIMEOUT", 1.0),
+            shutdown_timeout=_seconds(env, "HELLO_SHUTDOWN_TIMEOUT", 20.0),
+            keepalive_timeout=_seconds(env, "HELLO_KEEPALIVE_TIMEOUT", 75.0),
+            log_level=env.get("HELLO_LOG_LEVEL", "info").lower(),
+            access_log=_flag(env, "HELLO_ACCESS_LOG", default=True),
+        )
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"HELLO_TIMEZONE={name!r} is not an IANA time zone") from None
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a number of seconds") from None
+    if not 0 < value < 3600:
+        raise SettingsError(f"{name}={raw!r} must be between 0 and 3600 seconds")
+    return value
+
+
+def _flag(env: Mapping[str, str], name: str, *, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    if raw.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if raw.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{name}={raw!r} must be true or false")

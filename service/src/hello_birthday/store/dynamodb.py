@@ -1,0 +1,75 @@
+"""The AWS store: one DynamoDB table keyed by username, reached with boto3.
+
+boto3 blocks, so calls run in worker threads; every call has a hard deadline so an outage
+becomes a quick 503 instead of a hung request.
+"""
+
+from collections.abc import Callable
+from datetime import date
+from typing import TYPE_CHECKING, TypeVar
+
+import anyio
+import anyio.to_thread
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from hello_birthday.store.base import StoreUnavailableError
+from hello_birthday.store.schema import DATE_OF_BIRTH, PARTITION_KEY
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+T = TypeVar("T")
+
+
+class DynamoDBStore:
+    def __init__(self, table: str, timeout: float) -> None:
+        self._table = table
+        # Standard retry mode with one retry: a blip is absorbed, an outage surfaces fast.
+        config = Config(
+            connect_timeout=timeout,
+            read_timeout=timeout,
+            retries={"mode": "standard", "max_attempts": 2},
+            max_pool_connections=40,  # anyio's default thread limit
+        )
+        self._client: DynamoDBClient = boto3.session.Session().client("dynamodb", config=config)
+        # The SDK's own timeouts bound each attempt; this bounds the whole call, retries included.
+        self._deadline = timeout * 1.5
+
+    async def _call(self, operation: Callable[[], T]) -> T:
+        try:
+            with anyio.fail_after(self._deadline):
+                return await anyio.to_thread.run_sync(operation, abandon_on_cancel=True)
+        except TimeoutError as error:
+            raise StoreUnavailableError(
+                f"DynamoDB did not answer within {self._deadline:.1f} s"
+            ) from error
+        except (BotoCoreError, ClientError) as error:
+            raise StoreUnavailableError(f"DynamoDB call failed: {error}") from error
+
+    async def get(self, username: str) -> date | None:
+        response = await self._call(
+            lambda: self._client.get_item(
+                TableName=self._table,
+                Key={PARTITION_KEY: {"S": username}},
+                # A PUT followed by a GET must see the new date.
+                ConsistentRead=True,
+            )
+        )
+        item = response.get("Item")
+        return None if item is None else date.fromisoformat(item[DATE_OF_BIRTH]["S"])
+
+    async def put(self, username: str, born: date) -> None:
+        await self._call(
+            lambda: self._client.put_item(
+                TableName=self._table,
+                Item={PARTITION_KEY: {"S": username}, DATE_OF_BIRTH: {"S": born.isoformat()}},
+            )
+        )
+
+    async def check(self) -> None:
+        await self._call(lambda: self._client.describe_table(TableName=self._table))
+
+    async def close(self) -> None:
+        self._client.close()
