@@ -1,9 +1,11 @@
 """Routes and the application factory: settings in, ASGI app out."""
 
 import json
+import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
+from typing import TextIO
 
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
@@ -60,15 +62,16 @@ class Service:
     @asynccontextmanager
     async def lifespan(self, _: Starlette) -> AsyncIterator[None]:
         self.shutdown.listen()
-        self._store = MeteredStore(
+        store = MeteredStore(
             open_store(self.settings.store_url, self.settings.store_timeout), self.metrics
         )
+        self._store = store
         LOGGER.info("store opened: %s", self.settings.store_url.partition("://")[0])
         try:
             yield
         finally:
-            await self._store.close()
             self._store = None
+            await store.close()
 
 
 def _service(request: Request) -> Service:
@@ -173,7 +176,9 @@ ROUTES = [
 ]
 
 
-def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> ASGIApp:
+def create_app(
+    settings: Settings | None = None, clock: Clock = utc_now, log_stream: TextIO = sys.stdout
+) -> ASGIApp:
     """Build the application; uvicorn calls it with no arguments (settings from the environment)."""
     settings = settings or Settings.from_env()
     service = Service(settings, clock, Metrics())
@@ -188,5 +193,5 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> ASGI
     )
     app.state.service = service
     # Outside Starlette's own error handling, so even a 500 carries a request id and is counted.
-    access_log = AccessLog() if settings.access_log else None
+    access_log = AccessLog(log_stream) if settings.access_log else None
     return ObservabilityMiddleware(app, service.metrics, access_log)

@@ -1,0 +1,183 @@
+"""The HTTP contract, in process, against both stores (SQLite on a real file, DynamoDB via moto)."""
+
+import json
+from collections.abc import Callable
+from datetime import date
+
+import pytest
+from httpx2 import Response
+from starlette.testclient import TestClient
+
+PROBLEM_JSON = "application/problem+json"
+
+
+def put(client: TestClient, name: str, body: object) -> int:
+    return client.put(f"/hello/{name}", content=json.dumps(body)).status_code
+
+
+def message(client: TestClient, name: str) -> str:
+    response = client.get(f"/hello/{name}")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/json"
+    assert list(response.json()) == ["message"]
+    text: str = response.json()["message"]
+    return text
+
+
+def assert_problem(response: Response, status: int) -> dict[str, object]:
+    assert response.status_code == status
+    assert response.headers["content-type"] == PROBLEM_JSON
+    problem: dict[str, object] = response.json()
+    assert problem["status"] == status
+    assert isinstance(problem["type"], str)
+    assert problem["type"]
+    assert isinstance(problem["title"], str)
+    assert problem["title"]
+    assert isinstance(problem["detail"], str)
+    assert problem["detail"]
+    return problem
+
+
+def test_put_creates_then_replaces_with_204_and_no_body(client: TestClient) -> None:
+    created = client.put("/hello/Alice", json={"dateOfBirth": "1990-12-03"})
+    assert created.status_code == 204
+    assert created.content == b""
+    assert message(client, "Alice") == "Hello, Alice! Your birthday is in 5 day(s)"
+    replaced = client.put("/hello/Alice", json={"dateOfBirth": "1990-11-29"})
+    assert replaced.status_code == 204
+    assert replaced.content == b""
+    assert message(client, "Alice") == "Hello, Alice! Your birthday is in 1 day(s)"
+
+
+def test_happy_birthday_on_the_day(client: TestClient) -> None:
+    assert put(client, "Bob", {"dateOfBirth": "2000-11-28"}) == 204
+    assert message(client, "Bob") == "Hello, Bob! Happy birthday!"
+
+
+def test_days_follow_the_clock(client: TestClient, set_today: Callable[[date], None]) -> None:
+    assert put(client, "Carol", {"dateOfBirth": "1984-01-01"}) == 204
+    set_today(date(2026, 12, 31))
+    assert message(client, "Carol") == "Hello, Carol! Your birthday is in 1 day(s)"
+    set_today(date(2027, 1, 1))
+    assert message(client, "Carol") == "Hello, Carol! Happy birthday!"
+    set_today(date(2027, 1, 2))
+    assert message(client, "Carol") == "Hello, Carol! Your birthday is in 364 day(s)"
+
+
+def test_leap_day_birthday_in_common_and_leap_years(
+    client: TestClient, set_today: Callable[[date], None]
+) -> None:
+    assert put(client, "Leap", {"dateOfBirth": "2000-02-29"}) == 204
+    set_today(date(2027, 2, 28))
+    assert message(client, "Leap") == "Hello, Leap! Happy birthday!"
+    set_today(date(2028, 2, 28))
+    assert message(client, "Leap") == "Hello, Leap! Your birthday is in 1 day(s)"
+
+
+def test_unicode_names_in_either_normal_form_are_one_user(client: TestClient) -> None:
+    assert put(client, "Zo%C3%AB", {"dateOfBirth": "1999-11-30"}) == 204  # composed ë
+    assert message(client, "Zoe%CC%88") == "Hello, Zoë! Your birthday is in 2 day(s)"  # decomposed
+    assert put(client, "Łukasz", {"dateOfBirth": "1999-11-29"}) == 204
+    assert message(client, "Łukasz") == "Hello, Łukasz! Your birthday is in 1 day(s)"
+
+
+def test_case_is_significant(client: TestClient) -> None:
+    assert put(client, "dave", {"dateOfBirth": "1990-11-29"}) == 204
+    assert put(client, "Dave", {"dateOfBirth": "1990-11-30"}) == 204
+    assert message(client, "dave") == "Hello, dave! Your birthday is in 1 day(s)"
+    assert message(client, "Dave") == "Hello, Dave! Your birthday is in 2 day(s)"
+
+
+def test_unknown_user_is_404(client: TestClient) -> None:
+    problem = assert_problem(client.get("/hello/Nobody"), 404)
+    assert "Nobody" in str(problem["detail"])
+
+
+BAD_NAMES = ["bob1", "bob_s", "bob-s", "bob%20s", "bob.", "bob%E2%80%8B", "%E2%80%8Dbob", "A" * 65]
+
+
+@pytest.mark.parametrize("name", BAD_NAMES)
+def test_invalid_username_is_400_on_get_and_put_and_stores_nothing(
+    client: TestClient, name: str
+) -> None:
+    assert_problem(client.get(f"/hello/{name}"), 400)
+    assert_problem(client.put(f"/hello/{name}", json={"dateOfBirth": "2000-01-01"}), 400)
+    assert_problem(client.get(f"/hello/{name}"), 400)
+
+
+BAD_BODIES: list[bytes] = [
+    b'{"dateOfBirth": "20000101"}',
+    b'{"dateOfBirth": "2000-1-1"}',
+    b'{"dateOfBirth": "2000-02-30"}',
+    b'{"dateOfBirth": "2026-11-28"}',  # today
+    b'{"dateOfBirth": "2030-01-01"}',
+    b'{"dateOfBirth": null}',
+    b'{"dateOfBirth": 20000101}',
+    b'{"dateOfBirth": true}',
+    b'{"dateOfBirth": ["2000-01-01"]}',
+    b'{"dob": "2000-01-01"}',
+    b"{}",
+    b'["2000-01-01"]',
+    b'"2000-01-01"',
+    b"null",
+    b"42",
+    b'{"dateOfBirth": "2000-01-01"',
+    b"",
+    b"\xff\xfe\x00",
+    b"[" * 4000,
+]
+
+
+@pytest.mark.parametrize("body", BAD_BODIES)
+def test_invalid_body_is_400_and_changes_nothing(client: TestClient, body: bytes) -> None:
+    assert put(client, "Erin", {"dateOfBirth": "1990-11-29"}) == 204
+    assert_problem(client.put("/hello/Erin", content=body), 400)
+    assert message(client, "Erin") == "Hello, Erin! Your birthday is in 1 day(s)"
+
+
+def test_body_is_json_whatever_the_content_type(client: TestClient) -> None:
+    response = client.put(
+        "/hello/Frank",
+        content=b'{"dateOfBirth": "1990-11-29"}',
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 204
+    assert message(client, "Frank") == "Hello, Frank! Your birthday is in 1 day(s)"
+
+
+def test_oversized_body_is_413_declared_or_streamed(client: TestClient) -> None:
+    padding = " " * 5000
+    body = f'{{"dateOfBirth": "1990-11-29"{padding}}}'.encode()
+    assert_problem(client.put("/hello/Gina", content=body), 413)
+
+    def chunks() -> object:  # no Content-Length: the limit applies while streaming
+        yield body[:3000]
+        yield body[3000:]
+
+    assert_problem(client.put("/hello/Gina", content=chunks()), 413)  # type: ignore[arg-type]
+    assert_problem(client.get("/hello/Gina"), 404)
+
+
+def test_other_methods_are_405_with_allow(client: TestClient) -> None:
+    for method in ("POST", "DELETE", "PATCH"):
+        response = client.request(method, "/hello/Hank")
+        assert_problem(response, 405)
+        assert response.headers["allow"] == "GET, HEAD, PUT"
+
+
+def test_unknown_path_is_404_problem(client: TestClient) -> None:
+    assert_problem(client.get("/nope"), 404)
+
+
+def test_health_readiness_and_openapi(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/readyz").json() == {"status": "ready"}
+    document = client.get("/openapi.json").json()
+    assert document["openapi"].startswith("3.1")
+    assert set(document["paths"]["/hello/{username}"]) == {"parameters", "get", "put"}
+
+
+def test_readiness_fails_once_shutdown_has_begun(client: TestClient) -> None:
+    client.app.app.state.service.shutdown.set()  # type: ignore[attr-defined]
+    assert_problem(client.get("/readyz"), 503)
+    assert client.get("/healthz").status_code == 200

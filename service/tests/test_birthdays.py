@@ -1,0 +1,190 @@
+"""Domain rules on fixed dates (every edge of the contract), then invariants with hypothesis."""
+
+import unicodedata
+from datetime import date, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hello_birthday.birthdays import (
+    InvalidDateOfBirthError,
+    InvalidUsernameError,
+    birthday_in_year,
+    days_until_birthday,
+    greeting,
+    normalise_username,
+    parse_date_of_birth,
+)
+
+TODAY = date(2026, 11, 28)
+
+
+@pytest.mark.parametrize(
+    ("born", "today", "days"),
+    [
+        (date(1990, 11, 28), date(2026, 11, 28), 0),
+        (date(1990, 11, 29), date(2026, 11, 28), 1),
+        (date(1990, 11, 27), date(2026, 11, 28), 364),
+        (date(1990, 1, 1), date(2026, 12, 31), 1),  # 31 December to 1 January
+        (date(1990, 12, 31), date(2026, 1, 1), 364),
+        (date(1990, 12, 31), date(2026, 12, 31), 0),
+        # 29 February: celebrated on 28 February in common years.
+        (date(2000, 2, 29), date(2027, 2, 28), 0),
+        (date(2000, 2, 29), date(2027, 2, 27), 1),
+        (date(2000, 2, 29), date(2027, 3, 1), 365),  # next is 29 February 2028
+        (date(2000, 2, 29), date(2028, 2, 28), 1),  # leap year: the real day comes
+        (date(2000, 2, 29), date(2028, 2, 29), 0),
+        (date(2000, 2, 29), date(2028, 3, 1), 364),  # next is 28 February 2029
+        (date(2000, 2, 29), date(2026, 11, 28), 92),
+        (date(1990, 2, 28), date(2028, 2, 29), 365),  # the longest wait there is
+        (date(1990, 3, 1), date(2028, 2, 29), 1),
+        (date(1990, 3, 1), date(2027, 2, 28), 1),
+    ],
+)
+def test_days_until_birthday(born: date, today: date, days: int) -> None:
+    assert days_until_birthday(born, today) == days
+
+
+def test_leap_day_birthday_moves_only_in_common_years() -> None:
+    born = date(2004, 2, 29)
+    assert birthday_in_year(born, 2027) == date(2027, 2, 28)
+    assert birthday_in_year(born, 2028) == date(2028, 2, 29)
+    assert birthday_in_year(date(2004, 3, 1), 2027) == date(2027, 3, 1)
+
+
+def test_greeting_wording_is_exact() -> None:
+    assert greeting("Zoë", 0) == "Hello, Zoë! Happy birthday!"
+    assert greeting("Zoë", 1) == "Hello, Zoë! Your birthday is in 1 day(s)"
+    assert greeting("Bob", 365) == "Hello, Bob! Your birthday is in 365 day(s)"
+
+
+@pytest.mark.parametrize(
+    "name", ["a", "Bob", "bob", "Zoë", "Łukasz", "José", "Ωμέγα", "李雷", "A" * 64]
+)
+def test_valid_usernames(name: str) -> None:
+    assert normalise_username(name) == name
+
+
+def test_username_composed_and_decomposed_are_one_user() -> None:
+    decomposed = "Zoe\u0308"
+    assert normalise_username(decomposed) == normalise_username("Zo\u00eb") == "Zo\u00eb"
+
+
+def test_username_case_is_preserved() -> None:
+    assert normalise_username("McDonald") == "McDonald"
+    assert normalise_username("mcdonald") != normalise_username("McDonald")
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "",
+        "bob1",
+        "bob_smith",
+        "bob-smith",
+        "bob smith",
+        "bob.",
+        "bob\u200b",  # zero-width space
+        "\u200dbob",  # zero-width joiner
+        "bob\n",
+        "A" * 65,
+        "٣",  # Arabic-Indic digit three
+        "Ⅻ",  # Roman numeral twelve: a number, not a letter
+        "e\u0301\u0301",  # a combining mark that NFC cannot absorb
+    ],
+)
+def test_invalid_usernames(name: str) -> None:
+    with pytest.raises(InvalidUsernameError):
+        normalise_username(name)
+
+
+def test_username_length_counts_after_normalisation() -> None:
+    # 64 letters spelled with 128 code points (decomposed) is still 64 letters.
+    assert len(normalise_username("e\u0301" * 64)) == 64
+
+
+@pytest.mark.parametrize("value", ["2000-01-31", "1900-02-28", "2024-02-29", "2026-11-27"])
+def test_valid_dates_of_birth(value: str) -> None:
+    assert parse_date_of_birth(value, TODAY) == date.fromisoformat(value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "20000131",  # ISO basic format: fromisoformat takes it, the contract does not
+        "2000-1-31",
+        "2000-01-31T00:00:00",
+        "2000-W05-1",
+        " 2000-01-31",
+        "2000-01-31 ",
+        "2000-02-30",
+        "2023-02-29",
+        "2000-13-01",
+        "0000-01-01",
+        "２０００-01-31",  # noqa: RUF001 (full-width digits, on purpose)
+        "2026-11-28",  # today
+        "2026-11-29",  # tomorrow
+        "9999-12-31",
+        "",
+        None,
+        20000131,
+        True,
+        ["2000-01-31"],
+        {"date": "2000-01-31"},
+    ],
+)
+def test_invalid_dates_of_birth(value: object) -> None:
+    with pytest.raises(InvalidDateOfBirthError):
+        parse_date_of_birth(value, TODAY)
+
+
+dates = st.dates(min_value=date(1, 1, 1), max_value=date(9998, 12, 31))
+
+
+@given(born=dates, today=dates)
+def test_days_are_between_0_and_365(born: date, today: date) -> None:
+    assert 0 <= days_until_birthday(born, today) <= 365
+
+
+@given(born=dates, today=dates)
+def test_the_day_counted_to_is_a_celebration_of_the_birthday(born: date, today: date) -> None:
+    upcoming = today + timedelta(days=days_until_birthday(born, today))
+    assert upcoming == birthday_in_year(born, upcoming.year)
+    # ... and no earlier day since today is one.
+    for offset in range(days_until_birthday(born, today)):
+        day = today + timedelta(days=offset)
+        assert day != birthday_in_year(born, day.year)
+
+
+@given(born=dates, today=dates)
+def test_tomorrow_is_one_day_closer_unless_today_is_the_birthday(born: date, today: date) -> None:
+    days = days_until_birthday(born, today)
+    tomorrow = days_until_birthday(born, today + timedelta(days=1))
+    assert tomorrow == days - 1 or days == 0
+
+
+@given(born=dates, today=dates)
+def test_only_month_and_day_matter(born: date, today: date) -> None:
+    other_year = 2000 if born.month == 2 and born.day == 29 else 1999
+    assert days_until_birthday(born, today) == days_until_birthday(
+        born.replace(year=other_year), today
+    )
+
+
+@given(st.text(min_size=1, max_size=80))
+def test_username_validation_matches_its_definition(raw: str) -> None:
+    name = unicodedata.normalize("NFC", raw)
+    expected_valid = 1 <= len(name) <= 64 and all(
+        unicodedata.category(char).startswith("L") for char in name
+    )
+    if expected_valid:
+        assert normalise_username(raw) == name
+    else:
+        with pytest.raises(InvalidUsernameError):
+            normalise_username(raw)
+
+
+@given(day=st.dates(max_value=date(2026, 11, 27)))
+def test_every_past_date_in_iso_form_is_accepted(day: date) -> None:
+    assert parse_date_of_birth(day.isoformat(), TODAY) == day

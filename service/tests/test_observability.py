@@ -1,0 +1,105 @@
+"""Request ids, the JSON access log and the metrics, as a client and an operator see them."""
+
+import io
+import json
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from hello_birthday.app import create_app
+from hello_birthday.settings import Settings
+
+
+@pytest.fixture
+def sqlite_client(tmp_path: Path) -> Iterator[TestClient]:
+    app = create_app(Settings(store_url=f"sqlite:///{tmp_path / 'db.sqlite'}"))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client
+
+
+def test_request_id_is_echoed_when_safe_and_generated_otherwise(
+    sqlite_client: TestClient,
+) -> None:
+    echoed = sqlite_client.get("/healthz", headers={"X-Request-ID": "abc-123"})
+    assert echoed.headers["x-request-id"] == "abc-123"
+    generated = sqlite_client.get("/healthz", headers={"X-Request-ID": "bad\tid"})
+    assert generated.headers["x-request-id"] not in {"", "bad\tid"}
+    assert len(generated.headers["x-request-id"]) == 32
+    other = sqlite_client.get("/healthz")
+    assert other.headers["x-request-id"] != generated.headers["x-request-id"]
+
+
+def test_errors_carry_a_request_id_too(sqlite_client: TestClient) -> None:
+    assert "x-request-id" in sqlite_client.get("/hello/bad1").headers
+    assert "x-request-id" in sqlite_client.delete("/hello/bob").headers
+
+
+def test_access_log_has_one_json_line_per_request_and_no_date_of_birth(tmp_path: Path) -> None:
+    stream = io.StringIO()
+    app = create_app(Settings(store_url=f"sqlite:///{tmp_path / 'db.sqlite'}"), log_stream=stream)
+    with TestClient(app) as client:
+        client.put("/hello/Ivy", json={"dateOfBirth": "1987-06-05"}, headers={"X-Request-ID": "r1"})
+        client.get("/hello/Ivy", headers={"X-Request-ID": "r2"})
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [(line["request_id"], line["method"], line["status"]) for line in lines] == [
+        ("r1", "PUT", 204),
+        ("r2", "GET", 200),
+    ]
+    for line in lines:
+        assert line["route"] == "/hello/{username}"
+        assert {"time", "duration_ms"} <= set(line)
+    assert "1987" not in stream.getvalue()
+    assert "Ivy" not in stream.getvalue()
+
+
+def test_metrics_are_labelled_by_route_template_never_by_username(
+    sqlite_client: TestClient,
+) -> None:
+    sqlite_client.put("/hello/Jules", json={"dateOfBirth": "1990-01-01"})
+    sqlite_client.get("/hello/Jules")
+    sqlite_client.get("/hello/Nobody")
+    sqlite_client.get("/no/such/path")
+    response = sqlite_client.get("/metrics")
+    assert response.headers["content-type"].startswith("text/plain")
+    text = response.text
+    assert 'http_requests_total{method="GET",route="/hello/{username}",status="200"} 1.0' in text
+    assert 'http_requests_total{method="GET",route="/hello/{username}",status="404"} 1.0' in text
+    assert 'http_requests_total{method="PUT",route="/hello/{username}",status="204"} 1.0' in text
+    assert 'route="<unmatched>",status="404"' in text
+    assert 'http_request_duration_seconds_bucket{le="0.005",method="GET"' in text
+    assert 'store_call_duration_seconds_count{operation="get"} 2.0' in text
+    assert "Jules" not in text
+    assert "Nobody" not in text
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def test_store_outage_is_a_quick_503_and_liveness_stays_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{closed_port()}")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    app = create_app(Settings(store_url="dynamodb://birthdays"))
+    with TestClient(app) as client:
+        for response in (
+            client.get("/hello/Kim"),
+            client.put("/hello/Kim", json={"dateOfBirth": "1990-01-01"}),
+            client.get("/readyz"),
+        ):
+            assert response.status_code == 503
+            assert response.headers["content-type"] == "application/problem+json"
+            assert response.headers["retry-after"] == "2"
+        assert client.get("/healthz").status_code == 200
+        metrics = client.get("/metrics").text
+    assert 'store_errors_total{operation="get"} 1.0' in metrics
+    assert 'store_errors_total{operation="put"} 1.0' in metrics

@@ -1,0 +1,74 @@
+"""Configuration from the environment: defaults, valid values, and clear refusals."""
+
+import subprocess
+import sys
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from hello_birthday.settings import Settings, SettingsError
+from hello_birthday.store import open_store
+
+
+def test_defaults() -> None:
+    settings = Settings.from_env({})
+    assert settings.store_url == "sqlite:///hello-birthday.db"
+    assert settings.timezone == ZoneInfo("UTC")
+    assert settings.store_timeout == 1.0
+    assert settings.shutdown_timeout == 20.0
+    assert settings.access_log is True
+
+
+def test_values_from_the_environment() -> None:
+    settings = Settings.from_env(
+        {
+            "HELLO_STORE": "dynamodb://birthdays",
+            "HELLO_TIMEZONE": "Pacific/Kiritimati",
+            "HELLO_STORE_TIMEOUT": "0.5",
+            "HELLO_SHUTDOWN_TIMEOUT": "10",
+            "HELLO_ACCESS_LOG": "off",
+            "HELLO_LOG_LEVEL": "WARNING",
+        }
+    )
+    assert settings.store_url == "dynamodb://birthdays"
+    assert settings.timezone == ZoneInfo("Pacific/Kiritimati")
+    assert (settings.store_timeout, settings.shutdown_timeout) == (0.5, 10.0)
+    assert settings.access_log is False
+    assert settings.log_level == "warning"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("HELLO_TIMEZONE", "Mars/Olympus"),
+        ("HELLO_TIMEZONE", "../etc/passwd"),
+        ("HELLO_STORE_TIMEOUT", "soon"),
+        ("HELLO_STORE_TIMEOUT", "0"),
+        ("HELLO_SHUTDOWN_TIMEOUT", "-1"),
+        ("HELLO_ACCESS_LOG", "maybe"),
+    ],
+)
+def test_bad_values_are_refused_with_the_variable_named(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env({name: value})
+
+
+@pytest.mark.parametrize(
+    "url", ["postgres://db", "sqlite://relative.db", "sqlite:///", "dynamodb://", "birthdays"]
+)
+def test_unknown_store_urls_are_refused(url: str) -> None:
+    with pytest.raises(ValueError, match="HELLO_STORE"):
+        open_store(url, 1.0)
+
+
+def test_cli_refuses_bad_settings_before_serving() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", "from hello_birthday.cli import main; main()"],
+        env={"HELLO_TIMEZONE": "Nowhere/Land", "PATH": ""},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "HELLO_TIMEZONE='Nowhere/Land' is not an IANA time zone" in result.stderr
