@@ -57,6 +57,8 @@ def test_bad_values_are_refused_with_the_variable_named(name: str, value: str) -
     "url", ["postgres://db", "sqlite://relative.db", "sqlite:///", "dynamodb://", "birthdays"]
 )
 def test_unknown_store_urls_are_refused(url: str) -> None:
+    with pytest.raises(SettingsError, match="HELLO_STORE"):
+        Settings.from_env({"HELLO_STORE": url})
     with pytest.raises(ValueError, match="HELLO_STORE"):
         open_store(url, 1.0)
 

@@ -86,19 +86,20 @@ def _username(request: Request) -> str:
         raise invalid_input("invalid-username", str(error)) from None
 
 
+def _too_large() -> ProblemError:
+    return ProblemError(413, "body-too-large", f"The body must be at most {MAX_BODY_BYTES} bytes.")
+
+
 async def _json_body(request: Request) -> object:
     """The body as JSON whatever its Content-Type, refused early when it is too large."""
-    too_large = ProblemError(
-        413, "body-too-large", f"The body must be at most {MAX_BODY_BYTES} bytes."
-    )
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise too_large
+        raise _too_large()
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_BODY_BYTES:
-            raise too_large
+            raise _too_large()
     try:
         return json.loads(body)
     except (ValueError, RecursionError):

@@ -5,6 +5,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from hello_birthday.store import parse_store_url
+
 DEFAULT_STORE = "sqlite:///hello-birthday.db"
 
 
@@ -26,7 +28,7 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] = os.environ) -> "Settings":
         """Read HELLO_* variables; a bad value stops the process at start with a clear message."""
         return cls(
-            store_url=env.get("HELLO_STORE", DEFAULT_STORE),
+            store_url=_store_url(env.get("HELLO_STORE", DEFAULT_STORE)),
             timezone=_zone(env.get("HELLO_TIMEZONE", "UTC")),
             store_timeout=_seconds(env, "HELLO_STORE_TIMEOUT", 1.0),
             shutdown_timeout=_seconds(env, "HELLO_SHUTDOWN_TIMEOUT", 20.0),
@@ -34,6 +36,14 @@ class Settings:
             log_level=env.get("HELLO_LOG_LEVEL", "info").lower(),
             access_log=_flag(env, "HELLO_ACCESS_LOG", default=True),
         )
+
+
+def _store_url(url: str) -> str:
+    try:
+        parse_store_url(url)
+    except ValueError as error:
+        raise SettingsError(str(error)) from None
+    return url
 
 
 def _zone(name: str) -> ZoneInfo:

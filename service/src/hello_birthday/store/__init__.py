@@ -1,21 +1,33 @@
 """Where dates of birth live: one small interface, chosen at start by the HELLO_STORE URL."""
 
+from typing import Literal
+
 from hello_birthday.store.base import Store, StoreUnavailableError
 from hello_birthday.store.sqlite import SQLiteStore
 
-__all__ = ["Store", "StoreUnavailableError", "open_store"]
+__all__ = ["Store", "StoreUnavailableError", "open_store", "parse_store_url"]
+
+StoreKind = Literal["sqlite", "dynamodb"]
 
 
-def open_store(url: str, timeout: float) -> Store:
-    """Open the store named by a ``sqlite:///path`` or ``dynamodb://TABLE`` URL."""
+def parse_store_url(url: str) -> tuple[StoreKind, str]:
+    """Split ``sqlite:///path`` or ``dynamodb://TABLE`` into the kind and the path or table."""
     scheme, separator, location = url.partition("://")
     if scheme == "sqlite" and separator and location.startswith("/") and len(location) > 1:
-        return SQLiteStore(location[1:], timeout)
+        return "sqlite", location[1:]
     if scheme == "dynamodb" and separator and location:
-        # Imported only when used: boto3 costs memory and start time the SQLite store never pays.
-        from hello_birthday.store.dynamodb import DynamoDBStore  # noqa: PLC0415
-
-        return DynamoDBStore(location, timeout)
+        return "dynamodb", location
     raise ValueError(
         f"HELLO_STORE={url!r} is not sqlite:///path/to/file.db or dynamodb://TABLE_NAME"
     )
+
+
+def open_store(url: str, timeout: float) -> Store:
+    """Open the store that a HELLO_STORE URL names."""
+    kind, location = parse_store_url(url)
+    if kind == "sqlite":
+        return SQLiteStore(location, timeout)
+    # Imported only when used: boto3 costs memory and start time the SQLite store never pays.
+    from hello_birthday.store.dynamodb import DynamoDBStore  # noqa: PLC0415
+
+    return DynamoDBStore(location, timeout)
