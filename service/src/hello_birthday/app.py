@@ -34,6 +34,12 @@ from hello_birthday.settings import Settings
 from hello_birthday.store import Store, StoreUnavailableError, open_store
 
 Clock = Callable[[], datetime]
+# Starlette's JSONResponse builds a new encoder on every call; the greeting is on the hot path.
+_JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def _json(body: dict[str, str]) -> Response:
+    return Response(_JSON_ENCODER.encode(body).encode(), media_type="application/json")
 
 
 def utc_now() -> datetime:
@@ -121,7 +127,7 @@ class Hello(HTTPEndpoint):
                 404, "user-not-found", f"No date of birth is saved for {username}; PUT one first."
             )
         days = birthdays.days_until_birthday(born, service.today())
-        return JSONResponse({"message": birthdays.greeting(username, days)})
+        return _json({"message": birthdays.greeting(username, days)})
 
     async def put(self, request: Request) -> Response:
         username = _username(request)
@@ -143,7 +149,7 @@ class Hello(HTTPEndpoint):
 
 
 async def healthz(_: Request) -> Response:
-    return JSONResponse({"status": "ok"})
+    return _json({"status": "ok"})
 
 
 async def readyz(request: Request) -> Response:
@@ -157,7 +163,7 @@ async def readyz(request: Request) -> Response:
     except StoreUnavailableError as error:
         LOGGER.warning("readiness check failed: %s", error)
         raise store_unavailable() from None
-    return JSONResponse({"status": "ready"})
+    return _json({"status": "ready"})
 
 
 async def openapi(_: Request) -> Response:

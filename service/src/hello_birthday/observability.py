@@ -1,8 +1,8 @@
 """Pure ASGI middleware: request id, access log line and request metrics for every request."""
 
+import os
 import re
 import time
-import uuid
 from typing import Final
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -22,7 +22,7 @@ def request_id_of(scope: Scope) -> str:
         if name == REQUEST_ID_HEADER and _SAFE_REQUEST_ID.fullmatch(value):
             decoded: str = value.decode("ascii")
             return decoded
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()
 
 
 class ObservabilityMiddleware:
