@@ -1,0 +1,116 @@
+"""The hello-birthday platform: reads the stack's settings once and wires the components."""
+
+import pulumi
+from access import TaskAccess
+from alerts import Alerts
+from config import StackSettings, load_settings
+from data import Data
+from edge import Edge
+from network import Network
+from observability import Observability
+from provider import aws_provider
+from registry import Registry
+from scaling import Scaling
+
+from service import Placement, Runtime, Service, Traffic
+
+SERVICE_NAME = "hello-birthday"
+
+
+def build_compute(
+    settings: StackSettings,
+    data: Data,
+    access: TaskAccess,
+    alerts: Alerts,
+    aws: pulumi.ResourceOptions,
+) -> None:
+    """Network, registry, load balancer, ECS service, scaling and alarms (not on LocalStack)."""
+    prefix = settings.name_prefix
+    network = Network(prefix, settings.network, settings.region, opts=aws)
+    registry = Registry(prefix, repository_name=prefix, opts=aws)
+    edge = Edge(
+        prefix,
+        settings.edge,
+        settings.delivery,
+        vpc_id=network.vpc_id,
+        public_subnet_ids=network.public_subnet_ids,
+        opts=aws,
+    )
+    observability = Observability(
+        prefix,
+        settings.alarms,
+        region=settings.region,
+        topic_arn=alerts.topic_arn,
+        load_balancer=edge.load_balancer_arn_suffix,
+        cluster_name=prefix,
+        service_name=SERVICE_NAME,
+        table_name=data.table_name,
+        opts=aws,
+    )
+    service = Service(
+        prefix,
+        cluster_name=prefix,
+        service_name=SERVICE_NAME,
+        task=settings.task,
+        delivery=settings.delivery,
+        desired_count=settings.scaling.min_tasks,
+        placement=Placement(
+            vpc_id=network.vpc_id,
+            subnet_ids=network.private_subnet_ids,
+            load_balancer_security_group_id=edge.security_group_id,
+        ),
+        traffic=Traffic(
+            primary_target_group_arn=edge.primary_target_group.arn,
+            alternate_target_group_arn=(
+                edge.alternate_target_group.arn if edge.alternate_target_group else None
+            ),
+            production_rule_arn=edge.production_rule.arn,
+            test_rule_arn=edge.test_rule.arn if edge.test_rule else None,
+            dependencies=[edge],
+        ),
+        runtime=Runtime(
+            task_role_arn=access.task_role_arn,
+            execution_role_arn=access.execution_role_arn,
+            log_group_name=access.log_group_name,
+            table_name=data.table_name,
+            region=settings.region,
+        ),
+        deployment_alarm_names=observability.deployment_alarm_names,
+        opts=aws,
+    )
+    Scaling(
+        prefix,
+        settings.scaling,
+        cluster_name=service.cluster_name,
+        service_name=service.service_name,
+        request_count_label=edge.request_count_label,
+        opts=aws,
+    )
+    pulumi.export("url", edge.url)
+    pulumi.export("cluster_name", service.cluster_name)
+    pulumi.export("service_name", service.service_name)
+    pulumi.export("repository_url", registry.repository_url)
+
+
+def main() -> None:
+    settings = load_settings()
+    # Components hand the provider down to every child (children are created with parent=self).
+    aws = pulumi.ResourceOptions(providers=[aws_provider(settings)])
+    prefix = settings.name_prefix
+    data = Data(prefix, settings.data, opts=aws)
+    access = TaskAccess(
+        prefix,
+        table_arn=data.table_arn,
+        key_arn=data.key_arn,
+        region=settings.region,
+        log_retention_days=settings.task.log_retention_days,
+        opts=aws,
+    )
+    alerts = Alerts(prefix, settings.alarms.emails, opts=aws)
+    if settings.compute:
+        build_compute(settings, data, access, alerts, aws)
+    pulumi.export("table_name", data.table_name)
+    pulumi.export("alarm_topic_arn", alerts.topic_arn)
+
+
+main()

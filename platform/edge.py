@@ -1,0 +1,314 @@
+"""Edge: the public load balancer, its listeners and target groups, TLS, DNS and WAF."""
+
+from collections.abc import Sequence
+
+import pulumi
+import pulumi_aws as aws
+from config import CONTAINER_PORT, DeliverySettings, EdgeSettings
+
+TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+ANYWHERE = "0.0.0.0/0"
+# /healthz is liveness only (no store call): a short DynamoDB outage must not mark every task
+# unhealthy and empty the target group; the app answers 503 per request instead.
+HEALTH_CHECK_PATH = "/healthz"
+MANAGED_RULE_GROUPS = ("AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet")
+NOT_FOUND = aws.lb.ListenerDefaultActionArgs(
+    type="fixed-response",
+    fixed_response=aws.lb.ListenerDefaultActionFixedResponseArgs(
+        content_type="text/plain", status_code="404", message_body="not found"
+    ),
+)
+
+
+def _visibility(metric_name: str) -> aws.wafv2.WebAclVisibilityConfigArgs:
+    return aws.wafv2.WebAclVisibilityConfigArgs(
+        cloudwatch_metrics_enabled=True, metric_name=metric_name, sampled_requests_enabled=True
+    )
+
+
+class Edge(pulumi.ComponentResource):
+    """ALB in the public subnets; HTTPS with redirect when a domain is configured, else HTTP.
+
+    Production traffic goes through a listener rule (the one ECS blue/green re-weights); with
+    blue/green a second target group and a test listener let the new revision be checked
+    before it takes traffic.
+    """
+
+    url: pulumi.Output[str]
+    security_group_id: pulumi.Output[str]
+    load_balancer_arn_suffix: pulumi.Output[str]
+    request_count_label: pulumi.Output[str]
+    primary_target_group: aws.lb.TargetGroup
+    alternate_target_group: aws.lb.TargetGroup | None
+    production_rule: aws.lb.ListenerRule
+    test_rule: aws.lb.ListenerRule | None
+
+    def __init__(
+        self,
+        name: str,
+        settings: EdgeSettings,
+        delivery: DeliverySettings,
+        *,
+        vpc_id: pulumi.Input[str],
+        public_subnet_ids: Sequence[pulumi.Input[str]],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("hello-birthday:platform:Edge", name, None, opts)
+        self._name = name
+        child = pulumi.ResourceOptions(parent=self)
+
+        security_group = aws.ec2.SecurityGroup(
+            f"{name}-alb", vpc_id=vpc_id, description="Public load balancer", opts=child
+        )
+        public_ports = [443, 80] if settings.https else [80]
+        for port in public_ports:
+            self._ingress(security_group, port, ANYWHERE)
+        for index, cidr in enumerate(delivery.test_listener_cidrs):
+            self._ingress(security_group, delivery.test_listener_port, cidr, suffix=str(index))
+
+        balancer = aws.lb.LoadBalancer(
+            f"{name}-alb",
+            load_balancer_type="application",
+            internal=False,
+            subnets=list(public_subnet_ids),
+            security_groups=[security_group.id],
+            drop_invalid_header_fields=True,
+            opts=child,
+        )
+        self.primary_target_group = self._target_group("blue", vpc_id, delivery)
+        self.alternate_target_group = (
+            self._target_group("green", vpc_id, delivery) if delivery.blue_green else None
+        )
+
+        certificate_arn = self._certificate(settings) if settings.https else None
+        protocol = "HTTPS" if certificate_arn else "HTTP"
+        serving = aws.lb.Listener(
+            f"{name}-{protocol.lower()}",
+            load_balancer_arn=balancer.arn,
+            port=443 if certificate_arn else 80,
+            protocol=protocol,
+            ssl_policy=TLS_POLICY if certificate_arn else None,
+            certificate_arn=certificate_arn,
+            default_actions=[NOT_FOUND],
+            opts=child,
+        )
+        if certificate_arn:
+            aws.lb.Listener(
+                f"{name}-http-redirect",
+                load_balancer_arn=balancer.arn,
+                port=80,
+                protocol="HTTP",
+                default_actions=[
+                    aws.lb.ListenerDefaultActionArgs(
+                        type="redirect",
+                        redirect=aws.lb.ListenerDefaultActionRedirectArgs(
+                            protocol="HTTPS", port="443", status_code="HTTP_301"
+                        ),
+                    )
+                ],
+                opts=child,
+            )
+            self._alias(settings, balancer)
+        self.production_rule = self._forward_rule("production", serving, delivery.blue_green)
+
+        self.test_rule = None
+        if delivery.blue_green:
+            test_listener = aws.lb.Listener(
+                f"{name}-test",
+                load_balancer_arn=balancer.arn,
+                port=delivery.test_listener_port,
+                protocol=protocol,
+                ssl_policy=TLS_POLICY if certificate_arn else None,
+                certificate_arn=certificate_arn,
+                default_actions=[NOT_FOUND],
+                opts=child,
+            )
+            self.test_rule = self._forward_rule("test", test_listener, blue_green=True)
+
+        if settings.waf:
+            self._firewall(settings, balancer)
+
+        self.url = (
+            pulumi.Output.from_input(f"https://{settings.domain}")
+            if certificate_arn
+            else balancer.dns_name.apply(lambda dns: f"http://{dns}")
+        )
+        self.security_group_id = security_group.id
+        self.load_balancer_arn_suffix = balancer.arn_suffix
+        # The label names one target group: after a blue/green swap the requests metric follows
+        # the primary group only until the next `pulumi up` (see docs/deploy.md).
+        self.request_count_label = pulumi.Output.concat(
+            balancer.arn_suffix, "/", self.primary_target_group.arn_suffix
+        )
+        self.register_outputs(
+            {
+                "url": self.url,
+                "security_group_id": self.security_group_id,
+                "load_balancer_arn_suffix": self.load_balancer_arn_suffix,
+            }
+        )
+
+    def _ingress(
+        self, group: aws.ec2.SecurityGroup, port: int, cidr: str, suffix: str = ""
+    ) -> None:
+        aws.vpc.SecurityGroupIngressRule(
+            f"{self._name}-alb-{port}{'-' + suffix if suffix else ''}",
+            security_group_id=group.id,
+            ip_protocol="tcp",
+            from_port=port,
+            to_port=port,
+            cidr_ipv4=cidr,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _target_group(
+        self, colour: str, vpc_id: pulumi.Input[str], delivery: DeliverySettings
+    ) -> aws.lb.TargetGroup:
+        return aws.lb.TargetGroup(
+            f"{self._name}-{colour}",
+            vpc_id=vpc_id,
+            target_type="ip",
+            protocol="HTTP",
+            port=CONTAINER_PORT,
+            # Shorter than the task's stop timeout, so draining ends before SIGKILL can.
+            deregistration_delay=delivery.deregistration_delay_seconds,
+            health_check=aws.lb.TargetGroupHealthCheckArgs(
+                path=HEALTH_CHECK_PATH,
+                matcher="200",
+                interval=10,
+                timeout=5,
+                healthy_threshold=2,
+                unhealthy_threshold=3,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _forward_rule(
+        self, purpose: str, listener: aws.lb.Listener, blue_green: bool
+    ) -> aws.lb.ListenerRule:
+        groups = [
+            aws.lb.ListenerRuleActionForwardTargetGroupArgs(
+                arn=self.primary_target_group.arn, weight=100
+            )
+        ]
+        if self.alternate_target_group is not None:
+            groups.append(
+                aws.lb.ListenerRuleActionForwardTargetGroupArgs(
+                    arn=self.alternate_target_group.arn, weight=0
+                )
+            )
+        return aws.lb.ListenerRule(
+            f"{self._name}-{purpose}",
+            listener_arn=listener.arn,
+            priority=100,
+            conditions=[
+                aws.lb.ListenerRuleConditionArgs(
+                    path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(values=["/*"])
+                )
+            ],
+            actions=[
+                aws.lb.ListenerRuleActionArgs(
+                    type="forward",
+                    forward=aws.lb.ListenerRuleActionForwardArgs(target_groups=groups),
+                )
+            ],
+            # ECS blue/green shifts the weights during a deployment; Pulumi must not undo that.
+            opts=pulumi.ResourceOptions(
+                parent=self, ignore_changes=["actions"] if blue_green else None
+            ),
+        )
+
+    def _certificate(self, settings: EdgeSettings) -> pulumi.Output[str]:
+        certificate = aws.acm.Certificate(
+            f"{self._name}-certificate",
+            domain_name=settings.domain,
+            validation_method="DNS",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        option = certificate.domain_validation_options[0]
+        record = aws.route53.Record(
+            f"{self._name}-certificate-validation",
+            zone_id=settings.hosted_zone_id,
+            name=option.resource_record_name,
+            type=option.resource_record_type,
+            records=[option.resource_record_value],
+            ttl=300,
+            allow_overwrite=True,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        validation = aws.acm.CertificateValidation(
+            f"{self._name}-certificate",
+            certificate_arn=certificate.arn,
+            validation_record_fqdns=[record.fqdn],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return validation.certificate_arn
+
+    def _alias(self, settings: EdgeSettings, balancer: aws.lb.LoadBalancer) -> None:
+        aws.route53.Record(
+            f"{self._name}-alias",
+            zone_id=settings.hosted_zone_id,
+            name=settings.domain,
+            type="A",
+            aliases=[
+                aws.route53.RecordAliasArgs(
+                    name=balancer.dns_name, zone_id=balancer.zone_id, evaluate_target_health=True
+                )
+            ],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _firewall(self, settings: EdgeSettings, balancer: aws.lb.LoadBalancer) -> None:
+        rate_rule = aws.wafv2.WebAclRuleArgs(
+            name="rate-limit-per-ip",
+            priority=0,
+            action=aws.wafv2.WebAclRuleActionArgs(block=aws.wafv2.WebAclRuleActionBlockArgs()),
+            statement=aws.wafv2.WebAclRuleStatementArgs(
+                rate_based_statement=aws.wafv2.WebAclRuleStatementRateBasedStatementArgs(
+                    limit=settings.waf_rate_limit, aggregate_key_type="IP"
+                )
+            ),
+            visibility_config=aws.wafv2.WebAclRuleVisibilityConfigArgs(
+                cloudwatch_metrics_enabled=True,
+                metric_name="rate-limit-per-ip",
+                sampled_requests_enabled=True,
+            ),
+        )
+        managed_rules = [
+            aws.wafv2.WebAclRuleArgs(
+                name=group,
+                priority=priority,
+                # Keep each managed group's own block actions (override: none).
+                override_action=aws.wafv2.WebAclRuleOverrideActionArgs(
+                    # The generated empty Args class has an unannotated __init__.
+                    none=aws.wafv2.WebAclRuleOverrideActionNoneArgs()  # type: ignore[no-untyped-call]
+                ),
+                statement=aws.wafv2.WebAclRuleStatementArgs(
+                    managed_rule_group_statement=aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementArgs(
+                        name=group, vendor_name="AWS"
+                    )
+                ),
+                visibility_config=aws.wafv2.WebAclRuleVisibilityConfigArgs(
+                    cloudwatch_metrics_enabled=True,
+                    metric_name=group,
+                    sampled_requests_enabled=True,
+                ),
+            )
+            for priority, group in enumerate(MANAGED_RULE_GROUPS, start=1)
+        ]
+        acl = aws.wafv2.WebAcl(
+            f"{self._name}-waf",
+            scope="REGIONAL",
+            default_action=aws.wafv2.WebAclDefaultActionArgs(
+                allow=aws.wafv2.WebAclDefaultActionAllowArgs()
+            ),
+            rules=[rate_rule, *managed_rules],
+            visibility_config=_visibility(f"{self._name}-waf"),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.wafv2.WebAclAssociation(
+            f"{self._name}-waf",
+            resource_arn=balancer.arn,
+            web_acl_arn=acl.arn,
+            opts=pulumi.ResourceOptions(parent=self),
+        )

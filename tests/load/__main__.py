@@ -1,0 +1,62 @@
+"""`python -m tests.load URL [options]`: a bounded headless locust run, then the threshold check.
+
+Exits 0 when every threshold holds, 1 when one is missed, 2 when locust itself failed.
+"""
+
+import argparse
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from .thresholds import Thresholds, judge, read_result, summary_table
+
+LOCUSTFILE = Path(__file__).with_name("locustfile.py")
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="nox -s load --", description=__doc__)
+    parser.add_argument("url", nargs="?", default="http://127.0.0.1:8000", help="service base URL")
+    parser.add_argument("--error-rate", type=float, default=0.01, help="max failed fraction")
+    parser.add_argument("--p99-ms", type=float, default=200.0, help="max p99 latency (ms)")
+    parser.add_argument("--min-rps", type=float, default=100.0, help="min throughput (req/s)")
+    parser.add_argument("--users", type=int, default=20, help="simulated users (10 req/s each)")
+    parser.add_argument("--duration", default="20s", help="run time, e.g. 20s or 2m")
+    parser.add_argument("--max-requests", type=int, default=100_000, help="request cap")
+    return parser.parse_args(argv)
+
+
+def run_locust(args: argparse.Namespace, stats_prefix: Path) -> int:
+    command = [
+        sys.executable, "-m", "locust",
+        "--locustfile", str(LOCUSTFILE),
+        "--headless", "--only-summary", "--loglevel", "WARNING",
+        "--users", str(args.users), "--spawn-rate", str(args.users),
+        "--run-time", args.duration, "--stop-timeout", "5",
+        "--max-requests", str(args.max_requests),
+        "--host", args.url, "--json-file", str(stats_prefix),
+        # Failed requests are judged below against --error-rate, not by locust's exit code.
+        "--exit-code-on-error", "0",
+    ]  # fmt: skip
+    return subprocess.run(command, check=False).returncode
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="hello-load-") as workdir:
+        stats_prefix = Path(workdir) / "stats"
+        if run_locust(args, stats_prefix) != 0:
+            print("locust failed; no verdict", file=sys.stderr)
+            return 2
+        result = read_result(stats_prefix.with_suffix(".json"))
+    thresholds = Thresholds(args.error_rate, args.p99_ms, args.min_rps)
+    checks = judge(result, thresholds)
+    print(f"\nLoad gate against {args.url} ({args.users} users, {args.duration}):")
+    print(summary_table(result, checks))
+    passed = all(check.passed for check in checks)
+    print("load gate: PASS" if passed else "load gate: FAIL")
+    return 0 if passed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

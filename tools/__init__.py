@@ -1,0 +1,1 @@
+"""Developer scripts run by nox sessions (`nox -s image`, `nox -s diagram`)."""

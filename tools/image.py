@@ -1,0 +1,270 @@
+"""`nox -s image`: build service/Dockerfile with buildah and smoke-test the container.
+
+No Docker engine or registry is needed: the base image is made from Debian packages with
+debootstrap (cached in .image-build/) and passed in as the Dockerfile's BASE_IMAGE. The container
+runs with `buildah run --isolation chroot`, which shares this machine's network namespace, so
+the service listens on 127.0.0.1. Then: wait for /readyz, run the smoke command with the
+service's URL, check the service process is not root, stop it with SIGTERM (a graceful shutdown
+must exit 0) and print the image's size.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tarfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / ".image-build"
+ROOTFS = CACHE / "bookworm-rootfs"
+BASE_IMAGE = "localhost/hello-birthday-base:bookworm"
+IMAGE = "localhost/hello-birthday:local"
+CONTAINER_LOG = CACHE / "container.log"
+DEBIAN_PACKAGES = "python3,python3-venv,ca-certificates"
+DEBIAN_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+READY_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 25.0  # HELLO_SHUTDOWN_TIMEOUT (20 s) plus a margin, like ECS's stopTimeout
+
+
+def buildah(*args: str) -> str:
+    """Run one buildah command and return its standard output."""
+    done = subprocess.run(["buildah", *args], check=True, capture_output=True, text=True)
+    return done.stdout.strip()
+
+
+def require_tools() -> None:
+    missing = [tool for tool in ("buildah", "debootstrap") if shutil.which(tool) is None]
+    if missing:
+        raise SystemExit(
+            f"nox -s image needs {' and '.join(missing)}: apt-get install buildah debootstrap"
+        )
+
+
+def image_exists(name: str) -> bool:
+    command = ["buildah", "inspect", "--type", "image", name]
+    return subprocess.run(command, check=False, capture_output=True).returncode == 0
+
+
+def make_rootfs() -> None:
+    """Debootstrap a minimal Debian bookworm with python3 (3.11, as in the published base)."""
+    done_marker = ROOTFS.with_suffix(".done")
+    if done_marker.exists():
+        return
+    shutil.rmtree(ROOTFS, ignore_errors=True)
+    ROOTFS.parent.mkdir(parents=True, exist_ok=True)
+    print(f"debootstrap bookworm into {ROOTFS} (about a minute)", flush=True)
+    subprocess.run(
+        ["debootstrap", "--variant=minbase", f"--include={DEBIAN_PACKAGES}", "bookworm",
+         str(ROOTFS), "http://deb.debian.org/debian"],
+        check=True, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    # apt's downloads and package lists are not part of a base image.
+    for leftover in [
+        *ROOTFS.glob("var/cache/apt/archives/*.deb"),
+        *ROOTFS.glob("var/lib/apt/lists/*_*"),
+    ]:
+        leftover.unlink()
+    # pip inside the build must trust what this machine trusts (e.g. a TLS-inspecting proxy's
+    # CA); this only touches the local test base, never the published one.
+    if HOST_CA_BUNDLE.exists():
+        shutil.copyfile(HOST_CA_BUNDLE, ROOTFS / HOST_CA_BUNDLE.relative_to("/"))
+        (ROOTFS / "etc/pip.conf").write_text(f"[global]\ncert = {HOST_CA_BUNDLE}\n")
+    done_marker.touch()
+
+
+def import_base() -> None:
+    """Turn the rootfs into the local base image (once; delete .image-build/ to redo it)."""
+    if image_exists(BASE_IMAGE):
+        return
+    make_rootfs()
+    archive = CACHE / "bookworm-rootfs.tar"
+    with tarfile.open(archive, "w") as tar:
+        tar.add(ROOTFS, arcname=".")
+    container = buildah("from", "scratch")
+    try:
+        buildah("add", container, str(archive), "/")
+        buildah("config", "--env", f"PATH={DEBIAN_PATH}", "--cmd", "/bin/sh", container)
+        buildah("commit", container, BASE_IMAGE)
+    finally:
+        buildah("rm", container)
+        archive.unlink()
+
+
+def git_revision() -> str:
+    done = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=ROOT, check=False, capture_output=True, text=True
+    )
+    return done.stdout.strip() if done.returncode == 0 else "local"
+
+
+def build_image() -> None:
+    subprocess.run(
+        ["buildah", "bud", "--isolation", "chroot", "--format", "docker", "--layers",
+         "--file", "service/Dockerfile", "--build-arg", f"BASE_IMAGE={BASE_IMAGE}",
+         "--build-arg", f"REVISION={git_revision()}", "--tag", IMAGE, "."],
+        cwd=ROOT, check=True,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ImageConfig:
+    """What the smoke test needs from the image's configuration."""
+
+    user: str
+    entrypoint: list[str]
+    size: str  # as buildah reports it, e.g. "227 MB"
+
+
+def inspect_image() -> ImageConfig:
+    config = json.loads(buildah("inspect", "--type", "image", IMAGE))["Docker"]["config"]
+    size = json.loads(buildah("images", "--json", IMAGE))[0]["size"]
+    return ImageConfig(config.get("User", ""), config["Entrypoint"], size)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below pid, from /proc (buildah run forks the container's process)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended while we looked
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found: list[int] = []
+    pending = [pid]
+    while pending:
+        for child in children.get(pending.pop(), []):
+            found.append(child)
+            pending.append(child)
+    return found
+
+
+def service_pid(runner: subprocess.Popen[bytes], program: str) -> int:
+    """The service's own process: below buildah-chroot-runtime and buildah-chroot-exec."""
+    for pid in descendants(runner.pid):
+        try:
+            args = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+        except OSError:
+            continue
+        names = [Path(arg).name for arg in args]
+        if not names[0].startswith("buildah") and Path(program).name in names:
+            return pid
+    raise RuntimeError("the service process was not found under buildah run")
+
+
+def process_uids(pid: int) -> list[int]:
+    """Real, effective, saved and filesystem UIDs of a process."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Uid:"):
+            return [int(uid) for uid in line.split()[1:]]
+    raise RuntimeError(f"no Uid line for process {pid}")
+
+
+def wait_ready(url: str, runner: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if runner.poll() is not None:
+            raise RuntimeError(f"the container exited with {runner.returncode} before ready")
+        try:
+            with urllib.request.urlopen(f"{url}/readyz", timeout=1) as response:  # noqa: S310
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError):
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"{url}/readyz was not ready within {READY_TIMEOUT_S:g} s")
+
+
+@contextmanager
+def running_container(config: ImageConfig, port: int) -> Iterator[subprocess.Popen[bytes]]:
+    """The image's entrypoint serving on 127.0.0.1:port, SQLite in the container's /tmp."""
+    command = [*config.entrypoint, "--host", "127.0.0.1", "--port", str(port)]
+    CONTAINER_LOG.parent.mkdir(parents=True, exist_ok=True)
+    print(f"container output: {CONTAINER_LOG}", flush=True)
+    container = buildah("from", IMAGE)
+    with CONTAINER_LOG.open("wb") as log:
+        runner = subprocess.Popen(
+            ["buildah", "run", "--isolation", "chroot",
+             "--env", "HELLO_STORE=sqlite:////tmp/hello-birthday.db", container, "--", *command],
+            stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        yield runner
+    finally:
+        if runner.poll() is None:
+            # A check failed before the graceful stop: kill everything below buildah run.
+            for pid in descendants(runner.pid):
+                with suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            runner.kill()
+            runner.wait()
+        buildah("rm", container)
+
+
+def stop_gracefully(runner: subprocess.Popen[bytes], pid: int) -> int:
+    """SIGTERM the service, as ECS does, and return the container's exit code."""
+    os.kill(pid, signal.SIGTERM)
+    return runner.wait(timeout=STOP_TIMEOUT_S)
+
+
+def smoke_test(config: ImageConfig, smoke: list[str]) -> list[str]:
+    """Run the container and every check; the list of failures is empty when all pass."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    failures: list[str] = []
+    with running_container(config, port) as runner:
+        wait_ready(url, runner)
+        pid = service_pid(runner, config.entrypoint[0])
+        uids = process_uids(pid)
+        print(f"service process {pid} UIDs (real, effective, saved, fs): {uids}")
+        if 0 in uids:
+            failures.append(f"the service runs as root: {uids}")
+        command = [part.replace("{url}", url) for part in smoke]
+        print("smoke:", " ".join(command), flush=True)
+        if subprocess.run(command, cwd=ROOT, check=False).returncode != 0:
+            failures.append("the smoke command failed")
+        exit_code = stop_gracefully(runner, pid)
+        print(f"exit code after SIGTERM: {exit_code}")
+        if exit_code != 0:
+            failures.append(f"graceful shutdown exited {exit_code}")
+    return failures
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.image", description=__doc__)
+    parser.add_argument("smoke", nargs="+", help="smoke command; {url} is the service URL")
+    args = parser.parse_args(argv)
+    require_tools()
+    import_base()
+    build_image()
+    config = inspect_image()
+    print(f"image {IMAGE}: user {config.user!r}, entrypoint {config.entrypoint}")
+    failures = [] if config.user not in ("", "0", "root", "0:0") else ["the image runs as root"]
+    failures += smoke_test(config, args.smoke)
+    print(f"image size: {config.size}")
+    for failure in failures:
+        print(f"FAIL: {failure}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
