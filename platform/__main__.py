@@ -42,6 +42,7 @@ def build_compute(
         region=settings.region,
         topic_arn=alerts.topic_arn,
         load_balancer=edge.load_balancer_arn_suffix,
+        target_groups=[group.arn_suffix for group in edge.target_groups],
         cluster_name=prefix,
         service_name=SERVICE_NAME,
         table_name=data.table_name,

@@ -148,6 +148,15 @@ class Edge(pulumi.ComponentResource):
             }
         )
 
+    @property
+    def target_groups(self) -> list[aws.lb.TargetGroup]:
+        """Every group the service's tasks register in (blue/green alternates between two)."""
+        return [
+            group
+            for group in (self.primary_target_group, self.alternate_target_group)
+            if group is not None
+        ]
+
     def _ingress(
         self, group: aws.ec2.SecurityGroup, port: int, cidr: str, suffix: str = ""
     ) -> None:

@@ -1,5 +1,7 @@
 """Observability: the CloudWatch dashboard and the alarms that page and roll deployments back."""
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -8,6 +10,30 @@ from config import AlarmSettings
 
 PERIOD_SECONDS = 60
 LB_NAMESPACE = "AWS/ApplicationELB"
+ECS_NAMESPACE = "ECS/ContainerInsights"
+DYNAMODB_NAMESPACE = "AWS/DynamoDB"
+# DynamoDB reports throttles and system errors per operation only: these are the data-plane
+# calls the task role allows (access.py); DescribeTable has no such metrics.
+TABLE_OPERATIONS = ("GetItem", "PutItem")
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """When an alarm fires: `breaching` of the last `periods` one-minute values, and what a
+    minute without data counts as."""
+
+    periods: int
+    breaching: int
+    missing_data: str
+
+
+# A short blip pages nobody; a real regression fires (and rolls back) within three minutes.
+TWO_OF_THREE = Evaluation(periods=3, breaching=2, missing_data="notBreaching")
+# Unhealthy targets for three minutes in a row: longer than a task restart.
+THREE_IN_A_ROW = Evaluation(periods=3, breaching=3, missing_data="notBreaching")
+# Scale-out leaves running below desired for 1 to 3 minutes; five minutes is a real shortage.
+# No data means Container Insights lost the service, which must not look healthy.
+FIVE_IN_A_ROW_NO_DATA_BREACHES = Evaluation(periods=5, breaching=5, missing_data="breaching")
 
 
 def _widget(title: str, metrics: list[list[Any]], region: str, stat: str = "Sum") -> dict[str, Any]:
@@ -25,10 +51,40 @@ def _widget(title: str, metrics: list[list[Any]], region: str, stat: str = "Sum"
     }
 
 
-class Observability(pulumi.ComponentResource):
-    """Alarms on the 5xx share and p99 latency at the load balancer, and one dashboard.
+def _metric(
+    query_id: str,
+    namespace: str,
+    metric_name: str,
+    dimensions: Mapping[str, pulumi.Input[str]],
+    stat: str,
+) -> aws.cloudwatch.MetricAlarmMetricQueryArgs:
+    return aws.cloudwatch.MetricAlarmMetricQueryArgs(
+        id=query_id,
+        metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
+            metric_name=metric_name,
+            dimensions=dimensions,
+            stat=stat,
+            namespace=namespace,
+            period=PERIOD_SECONDS,
+        ),
+    )
 
-    The alarms have fixed names so the ECS service can name them for alarm-based rollback.
+
+def _expression(
+    query_id: str, expression: str, label: str
+) -> aws.cloudwatch.MetricAlarmMetricQueryArgs:
+    """The query the alarm compares with its threshold."""
+    return aws.cloudwatch.MetricAlarmMetricQueryArgs(
+        id=query_id, expression=expression, label=label, return_data=True
+    )
+
+
+class Observability(pulumi.ComponentResource):
+    """Alarms to the SNS topic, on alarm and on recovery, and one dashboard.
+
+    The 5xx-share and p99-latency alarms also roll deployments back; they have fixed names so
+    the ECS service can name them. The others page only: unhealthy targets, DynamoDB throttles
+    or system errors, and fewer running tasks than desired.
     """
 
     deployment_alarm_names: list[pulumi.Output[str]]
@@ -41,72 +97,162 @@ class Observability(pulumi.ComponentResource):
         region: str,
         topic_arn: pulumi.Input[str],
         load_balancer: pulumi.Input[str],
+        target_groups: Sequence[pulumi.Input[str]],
         cluster_name: str,
         service_name: str,
         table_name: pulumi.Input[str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("hello-birthday:platform:Observability", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        self._name = name
+        self._topic_arn = topic_arn
+        on_balancer = {"LoadBalancer": load_balancer}
+        on_service = {"ClusterName": cluster_name, "ServiceName": service_name}
 
-        def lb_query(query_id: str, metric_name: str) -> aws.cloudwatch.MetricAlarmMetricQueryArgs:
-            return aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                id=query_id,
-                metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
-                    metric_name=metric_name,
-                    dimensions={"LoadBalancer": load_balancer},
-                    stat="Sum",
-                    namespace=LB_NAMESPACE,
-                    period=PERIOD_SECONDS,
-                ),
+        requests_and_5xx = [
+            _metric(query_id, LB_NAMESPACE, metric_name, on_balancer, "Sum")
+            for query_id, metric_name in (
+                ("requests", "RequestCount"),
+                ("app5xx", "HTTPCode_Target_5XX_Count"),
+                ("lb5xx", "HTTPCode_ELB_5XX_Count"),
             )
-
-        error_rate = aws.cloudwatch.MetricAlarm(
-            f"{name}-5xx-rate",
-            name=f"{name}-5xx-rate",
-            alarm_description="Share of requests answered 5xx (app or load balancer)",
-            comparison_operator="GreaterThanThreshold",
+        ]
+        error_rate = self._alarm(
+            "5xx-rate",
+            "Share of requests answered 5xx (app or load balancer)",
             threshold=settings.error_rate_percent,
-            evaluation_periods=3,
-            datapoints_to_alarm=2,
-            treat_missing_data="notBreaching",
+            evaluation=TWO_OF_THREE,
             metric_queries=[
-                lb_query("requests", "RequestCount"),
-                lb_query("app5xx", "HTTPCode_Target_5XX_Count"),
-                lb_query("lb5xx", "HTTPCode_ELB_5XX_Count"),
-                aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                    id="rate",
-                    expression="100 * (FILL(app5xx, 0) + FILL(lb5xx, 0)) / MAX([requests, 1])",
-                    label="5xx percent",
-                    return_data=True,
+                *requests_and_5xx,
+                _expression(
+                    "rate",
+                    "100 * (FILL(app5xx, 0) + FILL(lb5xx, 0)) / MAX([requests, 1])",
+                    "5xx percent",
                 ),
             ],
-            alarm_actions=[topic_arn],
-            ok_actions=[topic_arn],
-            opts=child,
         )
-        latency = aws.cloudwatch.MetricAlarm(
-            f"{name}-p99-latency",
-            name=f"{name}-p99-latency",
-            alarm_description="p99 target response time",
-            comparison_operator="GreaterThanThreshold",
+        latency = self._alarm(
+            "p99-latency",
+            "p99 target response time",
             threshold=settings.latency_p99_milliseconds / 1000,
-            evaluation_periods=3,
-            datapoints_to_alarm=2,
-            treat_missing_data="notBreaching",
+            evaluation=TWO_OF_THREE,
             namespace=LB_NAMESPACE,
             metric_name="TargetResponseTime",
             period=PERIOD_SECONDS,
             extended_statistic="p99",
-            dimensions={"LoadBalancer": load_balancer},
-            alarm_actions=[topic_arn],
-            ok_actions=[topic_arn],
-            opts=child,
+            dimensions=on_balancer,
+        )
+        # Blue/green moves the service to the other target group on every deployment: watch both.
+        unhealthy = [
+            _metric(
+                f"group{index}",
+                LB_NAMESPACE,
+                "UnHealthyHostCount",
+                {"TargetGroup": target_group, "LoadBalancer": load_balancer},
+                "Maximum",
+            )
+            for index, target_group in enumerate(target_groups)
+        ]
+        self._any_counted(
+            "unhealthy-hosts",
+            "Targets failing the load balancer health check (/healthz)",
+            unhealthy,
+            evaluation=THREE_IN_A_ROW,
+        )
+        table_errors = [
+            _metric(
+                f"{short}_{operation.lower()}",
+                DYNAMODB_NAMESPACE,
+                metric_name,
+                {"TableName": table_name, "Operation": operation},
+                "Sum",
+            )
+            for short, metric_name in (
+                ("throttled", "ThrottledRequests"),
+                ("failed", "SystemErrors"),
+            )
+            for operation in TABLE_OPERATIONS
+        ]
+        self._any_counted(
+            "dynamodb-errors",
+            "DynamoDB throttled requests or system errors on the table",
+            table_errors,
+            evaluation=TWO_OF_THREE,
+        )
+        self._alarm(
+            "running-tasks",
+            "Fewer running tasks than desired (Container Insights)",
+            threshold=0,
+            evaluation=FIVE_IN_A_ROW_NO_DATA_BREACHES,
+            metric_queries=[
+                _metric("running", ECS_NAMESPACE, "RunningTaskCount", on_service, "Average"),
+                _metric("desired", ECS_NAMESPACE, "DesiredTaskCount", on_service, "Average"),
+                _expression("missing", "desired - running", "missing tasks"),
+            ],
         )
 
+        self._dashboard(region, load_balancer, on_service, table_name)
+        self.deployment_alarm_names = [error_rate.name, latency.name]
+        self.register_outputs({"deployment_alarm_names": self.deployment_alarm_names})
+
+    def _alarm(
+        self,
+        suffix: str,
+        description: str,
+        *,
+        threshold: float,
+        evaluation: Evaluation,
+        **metric: Any,
+    ) -> aws.cloudwatch.MetricAlarm:
+        """An alarm named `<name>-<suffix>` above `threshold`, notifying the topic both ways.
+
+        `metric` is either `metric_queries` or a single metric's fields.
+        """
+        return aws.cloudwatch.MetricAlarm(
+            f"{self._name}-{suffix}",
+            name=f"{self._name}-{suffix}",
+            alarm_description=description,
+            comparison_operator="GreaterThanThreshold",
+            threshold=threshold,
+            evaluation_periods=evaluation.periods,
+            datapoints_to_alarm=evaluation.breaching,
+            treat_missing_data=evaluation.missing_data,
+            alarm_actions=[self._topic_arn],
+            ok_actions=[self._topic_arn],
+            opts=pulumi.ResourceOptions(parent=self),
+            **metric,
+        )
+
+    def _any_counted(
+        self,
+        suffix: str,
+        description: str,
+        counts: Sequence[aws.cloudwatch.MetricAlarmMetricQueryArgs],
+        *,
+        evaluation: Evaluation,
+    ) -> None:
+        """An alarm when the counts, added up per minute, are above zero."""
+        # A minute in which one series reported nothing counts as zero for that series.
+        total = " + ".join(f"FILL({count.id}, 0)" for count in counts)
+        self._alarm(
+            suffix,
+            description,
+            threshold=0,
+            evaluation=evaluation,
+            metric_queries=[*counts, _expression("total", total, description)],
+        )
+
+    def _dashboard(
+        self,
+        region: str,
+        load_balancer: pulumi.Input[str],
+        on_service: Mapping[str, str],
+        table_name: pulumi.Input[str],
+    ) -> None:
         lb = [LB_NAMESPACE]
-        service = ["ECS/ContainerInsights"]
-        dynamodb = ["AWS/DynamoDB"]
+        service = [ECS_NAMESPACE]
+        dynamodb = [DYNAMODB_NAMESPACE]
+        service_dimensions = [part for item in on_service.items() for part in item]
         body = pulumi.Output.all(load_balancer, table_name).apply(
             lambda values: {
                 "widgets": [
@@ -129,22 +275,8 @@ class Observability(pulumi.ComponentResource):
                     _widget(
                         "Tasks",
                         [
-                            [
-                                *service,
-                                "RunningTaskCount",
-                                "ClusterName",
-                                cluster_name,
-                                "ServiceName",
-                                service_name,
-                            ],
-                            [
-                                *service,
-                                "DesiredTaskCount",
-                                "ClusterName",
-                                cluster_name,
-                                "ServiceName",
-                                service_name,
-                            ],
+                            [*service, "RunningTaskCount", *service_dimensions],
+                            [*service, "DesiredTaskCount", *service_dimensions],
                         ],
                         region,
                         stat="Average",
@@ -154,8 +286,11 @@ class Observability(pulumi.ComponentResource):
                         [
                             [*dynamodb, "ConsumedReadCapacityUnits", "TableName", values[1]],
                             [*dynamodb, "ConsumedWriteCapacityUnits", "TableName", values[1]],
-                            [*dynamodb, "ThrottledRequests", "TableName", values[1]],
-                            [*dynamodb, "SystemErrors", "TableName", values[1]],
+                            *(
+                                [*dynamodb, metric, "TableName", values[1], "Operation", operation]
+                                for metric in ("ThrottledRequests", "SystemErrors")
+                                for operation in TABLE_OPERATIONS
+                            ),
                         ],
                         region,
                     ),
@@ -163,11 +298,8 @@ class Observability(pulumi.ComponentResource):
             }
         )
         aws.cloudwatch.Dashboard(
-            f"{name}-dashboard",
-            dashboard_name=name,
+            f"{self._name}-dashboard",
+            dashboard_name=self._name,
             dashboard_body=pulumi.Output.json_dumps(body),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-
-        self.deployment_alarm_names = [error_rate.name, latency.name]
-        self.register_outputs({"deployment_alarm_names": self.deployment_alarm_names})

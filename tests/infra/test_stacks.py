@@ -1,17 +1,21 @@
 """Invariants of every stack, asserted on what the real program registers from real config."""
 
+import ast
 import json
+import shlex
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import policy_checks
 import pytest
+import yaml
 from guardrails import GUARDRAILS
 from stack_builds import (
     COMPUTE_STACKS,
     PROGRAM,
     PROJECT,
+    ROOT,
     STACKS,
     Registration,
     StackBuild,
@@ -23,6 +27,9 @@ from hello_birthday.store.schema import ATTRIBUTE_DEFINITIONS, PARTITION_KEY
 
 Build = Callable[[str], StackBuild]
 POLICY_CONFIG = {"dev": PROGRAM / "policy" / "policy-config.dev.json"}
+# docs/runbook.md, "Alarms": every one of them exists in every cloud stack.
+RUNBOOK_ALARMS = ("5xx-rate", "p99-latency", "unhealthy-hosts", "dynamodb-errors", "running-tasks")
+DEPLOYMENT_ALARMS = ("5xx-rate", "p99-latency")
 
 
 def setting(stack: str, key: str) -> str:
@@ -60,6 +67,34 @@ def mock_arn(build: StackBuild, resource: Registration) -> str:
     service = resource.type.split(":")[1].split("/")[0]
     kind = resource.type.rsplit(":", 1)[1].lower()
     return f"arn:aws:{service}:{region}:123456789012:{kind}/{resource.name}"
+
+
+def mock_arn_suffix(resource: Registration) -> str:
+    """The CloudWatch dimension value the mocks give a load balancer or target group."""
+    kind = {
+        "aws:lb/loadBalancer:LoadBalancer": "app",
+        "aws:lb/targetGroup:TargetGroup": "targetgroup",
+    }
+    return f"{kind[resource.type]}/{resource.name}/0123456789abcdef"
+
+
+def alarms(build: StackBuild) -> dict[str, dict[str, Any]]:
+    """Every alarm's inputs by its name without the `hello-birthday-<stack>-` prefix."""
+    prefix = f"{PROJECT}-{build.stack}-"
+    return {
+        alarm.inputs["name"].removeprefix(prefix): alarm.inputs
+        for alarm in build.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+    }
+
+
+def alarm_metrics(alarm: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The metrics of a metric-math alarm by query id, after checking that the one expression
+    it compares with the threshold uses every one of them."""
+    queries = alarm["metricQueries"]
+    metrics = {query["id"]: query["metric"] for query in queries if "metric" in query}
+    (returned,) = [query for query in queries if query.get("returnData")]
+    assert all(query_id in returned["expression"] for query_id in metrics)
+    return metrics
 
 
 # --- every stack -------------------------------------------------------------------------
@@ -351,16 +386,13 @@ def test_every_deployment_is_guarded_and_fails_pulumi_up_on_rollback(
     assert inputs["deploymentMinimumHealthyPercent"] == 100
     assert inputs["healthCheckGracePeriodSeconds"] > 0
     assert inputs["waitForSteadyState"] is True
-    alarm_names = {
-        a.inputs["name"] for a in build.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
-    }
     assert inputs["alarms"]["enable"] is True
     assert inputs["alarms"]["rollback"] is True
-    assert set(inputs["alarms"]["alarmNames"]) == alarm_names
-    assert {name.rsplit("-", 2)[-2] + "-" + name.rsplit("-", 1)[-1] for name in alarm_names} == {
-        "5xx-rate",
-        "p99-latency",
-    }
+    # Only the user-facing symptoms roll back; the other alarms page but never roll back.
+    assert inputs["alarms"]["alarmNames"] == [
+        f"{PROJECT}-{stack}-{name}" for name in DEPLOYMENT_ALARMS
+    ]
+    assert set(DEPLOYMENT_ALARMS) <= set(alarms(build))
     assert "desiredCount" in service.ignore_changes  # autoscaling owns it
 
 
@@ -412,14 +444,135 @@ def test_autoscaling_tracks_cpu_and_requests_within_environment_bounds(
 
 
 @pytest.mark.parametrize("stack", COMPUTE_STACKS)
-def test_alarms_notify_the_topic_and_a_dashboard_exists(built: Build, stack: str) -> None:
+def test_the_runbook_alarms_notify_the_topic_on_alarm_and_recovery(
+    built: Build, stack: str
+) -> None:
     build = built(stack)
     topic_arn = mock_arn(build, build.one("aws:sns/topic:Topic"))
-    for alarm in build.of_type("aws:cloudwatch/metricAlarm:MetricAlarm"):
-        assert alarm.inputs["alarmActions"] == [topic_arn]
+    assert set(alarms(build)) == set(RUNBOOK_ALARMS)
+    for alarm in alarms(build).values():
+        assert alarm["alarmActions"] == [topic_arn]
+        assert alarm["okActions"] == [topic_arn]
+        assert alarm["comparisonOperator"] == "GreaterThanThreshold"
     body = json.loads(build.one("aws:cloudwatch/dashboard:Dashboard").inputs["dashboardBody"])
     titles = {widget["properties"]["title"] for widget in body["widgets"]}
     assert {"Requests", "Errors", "Tasks", "DynamoDB"} <= titles
+
+
+@pytest.mark.parametrize("stack", COMPUTE_STACKS)
+def test_deployment_rollback_alarms_keep_their_thresholds_and_evaluation(
+    built: Build, stack: str
+) -> None:
+    found = alarms(built(stack))
+    error_rate, latency = found["5xx-rate"], found["p99-latency"]
+    assert error_rate["threshold"] == config_value(stack, "errorRatePercent")
+    (rate,) = [query for query in error_rate["metricQueries"] if query.get("returnData")]
+    assert rate["expression"] == "100 * (FILL(app5xx, 0) + FILL(lb5xx, 0)) / MAX([requests, 1])"
+    assert latency["threshold"] == config_value(stack, "latencyP99Milliseconds") / 1000
+    assert (latency["metricName"], latency["extendedStatistic"]) == ("TargetResponseTime", "p99")
+    for alarm in (error_rate, latency):
+        assert (alarm["evaluationPeriods"], alarm["datapointsToAlarm"]) == (3, 2)
+        assert alarm["treatMissingData"] == "notBreaching"
+
+
+@pytest.mark.parametrize("stack", COMPUTE_STACKS)
+def test_unhealthy_hosts_alarm_watches_every_target_group_for_minutes(
+    built: Build, stack: str
+) -> None:
+    build = built(stack)
+    alarm = alarms(build)["unhealthy-hosts"]
+    metrics = alarm_metrics(alarm).values()
+    balancer = mock_arn_suffix(build.one("aws:lb/loadBalancer:LoadBalancer"))
+    groups = build.of_type("aws:lb/targetGroup:TargetGroup")
+    watched = sorted(metric["dimensions"]["TargetGroup"] for metric in metrics)
+    assert watched == sorted(mock_arn_suffix(group) for group in groups)
+    (primary,) = build.one("aws:ecs/service:Service").inputs["loadBalancers"]
+    assert any(primary["targetGroupArn"] == mock_arn(build, g) for g in groups)
+    for metric in metrics:
+        assert (metric["namespace"], metric["metricName"]) == (
+            "AWS/ApplicationELB",
+            "UnHealthyHostCount",
+        )
+        assert metric["dimensions"]["LoadBalancer"] == balancer
+    assert alarm["threshold"] == 0
+    assert alarm["evaluationPeriods"] >= 3
+    assert alarm["datapointsToAlarm"] == alarm["evaluationPeriods"]
+    assert alarm["treatMissingData"] == "notBreaching"
+
+
+@pytest.mark.parametrize("stack", COMPUTE_STACKS)
+def test_dynamodb_alarm_sums_throttles_and_system_errors_of_the_service_calls(
+    built: Build, stack: str
+) -> None:
+    alarm = alarms(built(stack))["dynamodb-errors"]
+    metrics = alarm_metrics(alarm).values()
+    # DynamoDB reports both metrics per operation only: one series per call the service makes.
+    assert sorted((m["metricName"], m["dimensions"]["Operation"]) for m in metrics) == [
+        ("SystemErrors", "GetItem"),
+        ("SystemErrors", "PutItem"),
+        ("ThrottledRequests", "GetItem"),
+        ("ThrottledRequests", "PutItem"),
+    ]
+    for metric in metrics:
+        assert metric["namespace"] == "AWS/DynamoDB"
+        assert metric["dimensions"]["TableName"] == f"{PROJECT}-{stack}"
+        assert metric["stat"] == "Sum"
+    assert alarm["threshold"] == 0
+    assert alarm["treatMissingData"] == "notBreaching"
+
+
+@pytest.mark.parametrize("stack", COMPUTE_STACKS)
+def test_running_tasks_alarm_compares_running_with_desired(built: Build, stack: str) -> None:
+    build = built(stack)
+    alarm = alarms(build)["running-tasks"]
+    ids = {metric["metricName"]: query_id for query_id, metric in alarm_metrics(alarm).items()}
+    assert set(ids) == {"RunningTaskCount", "DesiredTaskCount"}
+    (returned,) = [query for query in alarm["metricQueries"] if query.get("returnData")]
+    assert returned["expression"] == f"{ids['DesiredTaskCount']} - {ids['RunningTaskCount']}"
+    for metric in alarm_metrics(alarm).values():
+        assert metric["namespace"] == "ECS/ContainerInsights"
+        assert metric["dimensions"] == {
+            "ClusterName": build.outputs["cluster_name"],
+            "ServiceName": build.outputs["service_name"],
+        }
+    # The metrics exist only with Container Insights on the cluster.
+    cluster = build.one("aws:ecs/cluster:Cluster").inputs
+    assert {"name": "containerInsights", "value": "enhanced"} in cluster["settings"]
+    assert alarm["threshold"] == 0
+    # Longer than a scale-out takes; silence from Container Insights is not health.
+    assert alarm["datapointsToAlarm"] == alarm["evaluationPeriods"] >= 5
+    assert alarm["treatMissingData"] == "breaching"
+
+
+def load_gate_requests(load_test_args: str) -> int:
+    """Requests one runner sends in the deploy workflow's load gate (users x rate x duration)."""
+    locustfile = ast.parse((ROOT / "tests" / "load" / "locustfile.py").read_text())
+    # Read, not imported: the platform's environment has no locust.
+    (per_user_rps,) = [
+        ast.literal_eval(node.value)
+        for node in locustfile.body
+        if isinstance(node, ast.Assign)
+        and [ast.unparse(target) for target in node.targets] == ["PER_USER_RPS"]
+    ]
+    args = shlex.split(load_test_args)
+    users = int(args[args.index("--users") + 1])
+    duration = args[args.index("--duration") + 1]
+    seconds = int(duration[:-1]) * {"s": 1, "m": 60, "h": 3600}[duration[-1]]
+    return int(users * per_user_rps * seconds)
+
+
+def test_waf_lets_the_deploy_workflows_load_gate_through() -> None:
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "deploy.yml").read_text())
+    gates = {
+        job["with"]["stack"]: job["with"]["load_test_args"]
+        for job in workflow["jobs"].values()
+        if "load_test_args" in job.get("with", {})
+    }
+    assert gates  # staging runs the load gate
+    for stack, load_test_args in gates.items():
+        if config_value(stack, "waf"):
+            # The rate rule counts per client IP over 5 minutes; the gate runs well within that.
+            assert config_value(stack, "wafRateLimit") > load_gate_requests(load_test_args)
 
 
 # --- configuration ---------------------------------------------------------------------------
