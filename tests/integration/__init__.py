@@ -1,0 +1,1 @@
+"""Integration tests: the real `hello-birthday` process over real sockets, with faults."""

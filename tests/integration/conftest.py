@@ -1,0 +1,108 @@
+"""Fixtures: the DynamoDB emulator, stores, and real service processes; the --base-url option."""
+
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import pytest
+
+from .emulator import Emulator, MotoServer, localstack_endpoint, reachable_localstack
+from .service import Service, ServiceStarter
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--base-url",
+        default=os.environ.get("HELLO_BASE_URL"),
+        help="run the black-box API suite against this running service (env HELLO_BASE_URL); "
+        "default: a service process the tests start on the DynamoDB emulator",
+    )
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    given = config.getoption("--base-url")
+    localstack = reachable_localstack()
+    if localstack is not None:
+        emulator = f"LocalStack at {localstack.endpoint_url}"
+    else:
+        emulator = (
+            f"moto_server on a private loopback port (no LocalStack with DynamoDB "
+            f"at {localstack_endpoint()})"
+        )
+    return [
+        f"black-box API suite target: {given or 'a hello-birthday process started here'}",
+        f"DynamoDB emulator for the services started here: {emulator}",
+    ]
+
+
+@pytest.fixture(scope="session")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    """A reachable LocalStack, else a moto server of this session, stopped by PID at the end."""
+    localstack = reachable_localstack()
+    if localstack is not None:
+        yield localstack
+        return
+    moto = MotoServer(tmp_path_factory.mktemp("moto") / "moto.log")
+    try:
+        moto.start()
+        yield moto.emulator()
+    finally:
+        moto.stop()
+
+
+@pytest.fixture
+def dynamodb_store(emulator: Emulator) -> dict[str, str]:
+    return emulator.store_env(emulator.create_table())
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> dict[str, str]:
+    return {"HELLO_STORE": f"sqlite:///{tmp_path / 'hello-birthday.db'}"}
+
+
+@pytest.fixture(params=["dynamodb", "sqlite"])
+def store(request: pytest.FixtureRequest) -> dict[str, str]:
+    """Each store in turn: the deployed one (on the emulator) and the embedded one."""
+    env: dict[str, str] = request.getfixturevalue(f"{request.param}_store")
+    return env
+
+
+@pytest.fixture
+def start_service(tmp_path: Path) -> Iterator[ServiceStarter]:
+    """start_service(env, workers=1): a ready service; every one is stopped at the end."""
+    started: list[Service] = []
+
+    def start(env: Mapping[str, str], *, workers: int = 1) -> Service:
+        service = Service(env, tmp_path / f"service-{len(started)}.log", workers=workers)
+        started.append(service)
+        print(f"service {service.url} logs to {tmp_path}")  # shown when the test fails
+        service.start()
+        return service
+
+    try:
+        yield start
+    finally:
+        for service in started:
+            service.stop()
+
+
+@pytest.fixture(scope="session")
+def own_service_url(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One service process for the session, on a fresh table of the emulator."""
+    log_path = tmp_path_factory.mktemp("service") / "service.log"
+    service = Service(emulator.store_env(emulator.create_table()), log_path)
+    try:
+        service.start()
+        yield service.url
+    finally:
+        service.stop()
+
+
+@pytest.fixture(scope="session")
+def base_url(request: pytest.FixtureRequest) -> str:
+    """The service under the black-box suite: --base-url / HELLO_BASE_URL, else our own."""
+    given: str | None = request.config.getoption("--base-url")
+    if given:
+        return given.rstrip("/")
+    url: str = request.getfixturevalue("own_service_url")
+    return url

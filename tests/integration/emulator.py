@@ -1,0 +1,152 @@
+"""The DynamoDB endpoint of the tests: a reachable LocalStack, else moto's server on loopback."""
+
+import functools
+import os
+import signal
+import sys
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Final, cast
+
+import boto3
+import httpx
+from localstack_client import config as localstack_config
+from localstack_client.session import Session as LocalStackSession
+
+from hello_birthday.store.schema import create_table_request
+
+from .processes import ChildProcess, free_port
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+REGION: Final = "us-east-1"
+DUMMY_CREDENTIALS: Final = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_REGION": REGION,
+    "AWS_DEFAULT_REGION": REGION,
+}
+LOCALSTACK_DEFAULT_HOST: Final = "localhost:4566"
+MOTO_START_SECONDS: Final = 60.0
+#: moto answers in milliseconds when idle but in seconds on a busy 2-core machine, and the tests
+#: of correctness under load must not mistake a slow emulator for a store outage.
+EMULATOR_STORE_TIMEOUT: Final = 5.0
+
+
+@dataclass(frozen=True)
+class Emulator:
+    """A DynamoDB wire-protocol endpoint and how to build a client for it."""
+
+    name: str
+    endpoint_url: str
+    client: "Callable[[], DynamoDBClient]"
+
+    def create_table(self, table: str | None = None) -> str:
+        """An empty table from the service's own key schema (a new name by default); its name."""
+        table = table or f"hello-birthday-it-{uuid.uuid4().hex[:12]}"
+        client = self.client()
+        client.create_table(**create_table_request(table))
+        client.get_waiter("table_exists").wait(
+            TableName=table, WaiterConfig={"Delay": 1, "MaxAttempts": 30}
+        )
+        return table
+
+    def store_env(
+        self, table: str, *, store_timeout: float | None = EMULATOR_STORE_TIMEOUT
+    ) -> dict[str, str]:
+        """The environment that points a service process at this table.
+
+        store_timeout None keeps the service's own default (the outage tests test that one).
+        """
+        env = {"HELLO_STORE": f"dynamodb://{table}", "AWS_ENDPOINT_URL": self.endpoint_url}
+        if store_timeout is not None:
+            env["HELLO_STORE_TIMEOUT"] = str(store_timeout)
+        return {**env, **DUMMY_CREDENTIALS}
+
+
+def localstack_endpoint() -> str:
+    """Where LocalStack would answer: the variables localstack-client itself reads."""
+    explicit = os.environ.get("AWS_ENDPOINT_URL", "").strip()
+    if explicit:
+        return explicit.rstrip("/")
+    host, port = localstack_config.parse_localstack_host(
+        os.environ.get("LOCALSTACK_HOST", LOCALSTACK_DEFAULT_HOST)
+    )
+    return f"http://{host}:{port}"
+
+
+@functools.cache
+def reachable_localstack() -> Emulator | None:
+    """LocalStack at localstack_endpoint() if its health check lists DynamoDB as usable.
+
+    Asked once per test session, so the header and the fixtures agree on the choice.
+    """
+    endpoint = localstack_endpoint()
+    try:
+        health = httpx.get(f"{endpoint}/_localstack/health", timeout=1.0).json()
+    except (httpx.HTTPError, ValueError):
+        return None
+    services = health.get("services") if isinstance(health, dict) else None
+    if not isinstance(services, dict) or services.get("dynamodb") not in {"available", "running"}:
+        return None
+    return Emulator("LocalStack", endpoint, functools.partial(_localstack_client, endpoint))
+
+
+def _localstack_client(endpoint: str) -> "DynamoDBClient":
+    session = LocalStackSession(
+        aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        region_name=REGION,
+        localstack_host=endpoint.split("://", 1)[-1],
+    )
+    return cast("DynamoDBClient", session.client("dynamodb"))
+
+
+class MotoServer:
+    """moto's server on a private loopback port, owned by PID: LocalStack's stand-in offline.
+
+    It keeps its port across stop() and start(), so a service pointed at it sees an outage and a
+    recovery of the same endpoint. Its data lives in memory: a restart starts empty.
+    """
+
+    def __init__(self, log_path: Path) -> None:
+        self.port = free_port()
+        self.endpoint_url = f"http://127.0.0.1:{self.port}"
+        argv = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)]
+        self._child = ChildProcess(argv, os.environ, log_path)
+
+    def start(self) -> None:
+        self._child.start_serving(self.endpoint_url, timeout=MOTO_START_SECONDS)
+
+    def stop(self) -> None:
+        self._child.stop()
+
+    def freeze(self) -> None:
+        """SIGSTOP: the port still accepts connections but nothing answers, as in a network hang."""
+        self._child.signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        self._child.signal(signal.SIGCONT)
+
+    def revive(self) -> None:
+        """Serving again, whether it was stopped or frozen (its tables survive only a freeze)."""
+        if self._child.exited():
+            self.start()
+        else:
+            self.thaw()
+
+    def emulator(self) -> Emulator:
+        return Emulator("moto_server", self.endpoint_url, self._client)
+
+    def _client(self) -> "DynamoDBClient":
+        return boto3.client(
+            "dynamodb",
+            endpoint_url=self.endpoint_url,
+            region_name=REGION,
+            aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        )

@@ -1,0 +1,106 @@
+"""Store outage: the DynamoDB endpoint dies or hangs under a running service, then comes back.
+
+These tests always use a moto server of their own, even when a LocalStack is reachable: they must
+be able to stop and freeze it, and nobody else's data is at risk.
+"""
+
+import time
+from collections.abc import Iterator
+from datetime import date
+
+import httpx
+import pytest
+
+from .contract import (
+    assert_problem,
+    assert_retry_after,
+    born,
+    days_in_greeting,
+    describe,
+    on_one_utc_day,
+    smoke_username,
+)
+from .emulator import MotoServer
+from .processes import wait_until
+from .service import ServiceStarter
+
+pytestmark = pytest.mark.timeout(90)
+
+#: The issue's deadline for an answer while the store is down: a quick 503, never a hang.
+OUTAGE_ANSWER_SECONDS = 2.0
+RECOVERY_SECONDS = 30.0
+
+
+@pytest.fixture
+def client() -> Iterator[httpx.Client]:
+    with httpx.Client(timeout=10.0) as client:  # far above the deadline: a hang shows as slow
+        yield client
+
+
+def timed(client: httpx.Client, request: httpx.Request) -> httpx.Response:
+    """The response, after asserting that it came within the outage deadline."""
+    started = time.monotonic()
+    response = client.send(request)
+    elapsed = time.monotonic() - started
+    assert elapsed < OUTAGE_ANSWER_SECONDS, f"{elapsed:.2f} s: {describe(response)}"
+    return response
+
+
+@pytest.fixture(scope="module")
+def outage_moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+    """A moto server of these tests alone (one start saved per test)."""
+    server = MotoServer(tmp_path_factory.mktemp("outage") / "moto.log")
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def moto(outage_moto: MotoServer) -> MotoServer:
+    """The outage tests' moto, serving, even if an earlier test failed while it was down."""
+    outage_moto.revive()
+    return outage_moto
+
+
+@pytest.mark.parametrize("outage", ["killed", "frozen"])
+def test_outage_is_a_quick_503_and_heals_without_restart(
+    moto: MotoServer, start_service: ServiceStarter, client: httpx.Client, outage: str
+) -> None:
+    emulator = moto.emulator()
+    table = emulator.create_table()
+    service = start_service(emulator.store_env(table, store_timeout=None))
+    user = f"{service.url}/hello/{smoke_username()}"
+    body = {"dateOfBirth": "2000-01-01"}
+    assert client.put(user, json=body).status_code == 204
+
+    if outage == "killed":  # connections are refused
+        moto.stop()
+    else:  # connections are accepted, nothing ever answers
+        moto.freeze()
+
+    for method in ("GET", "PUT"):
+        request = client.build_request(method, user, json=body if method == "PUT" else None)
+        response = timed(client, request)
+        assert_problem(response, 503)
+        assert_retry_after(response)
+    assert_problem(client.get(f"{service.url}/readyz"), 503)
+    assert client.get(f"{service.url}/healthz").status_code == 200
+
+    moto.revive()
+    if outage == "killed":  # a new, empty moto on the same port
+        emulator.create_table(table)
+
+    def ready() -> bool:
+        return client.get(f"{service.url}/readyz").status_code == 200
+
+    wait_until(ready, timeout=RECOVERY_SECONDS, what="/readyz 200 after the store came back")
+    assert not service.exited(), "the service recovered by itself, without a restart"
+
+    def check(today: date) -> None:
+        response = client.put(user, json={"dateOfBirth": born(4, today).isoformat()})
+        assert response.status_code == 204, describe(response)
+        assert days_in_greeting(client.get(user))[1] == 4
+
+    on_one_utc_day(check)
