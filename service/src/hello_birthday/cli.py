@@ -38,8 +38,6 @@ def main(argv: list[str] | None = None) -> None:
         settings = Settings.from_env()
     except SettingsError as error:
         parser.error(str(error))
-    # One access-log line per request must reach the log promptly, not when a buffer fills.
-    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     signal.signal(signal.SIGTERM, _exit_cleanly)
     uvicorn.run(
         "hello_birthday.app:create_app",
@@ -54,6 +52,7 @@ def main(argv: list[str] | None = None) -> None:
         log_config=uvicorn_log_config(settings.log_level),
         log_level=settings.log_level,
         server_header=False,
+        proxy_headers=False,  # the client address is never used, so X-Forwarded-For is not read
         timeout_graceful_shutdown=int(settings.shutdown_timeout),
         # Longer than the load balancer's idle timeout (60 s), so the balancer closes first.
         timeout_keep_alive=int(settings.keepalive_timeout),

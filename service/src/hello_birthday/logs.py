@@ -1,5 +1,6 @@
 """JSON log lines on stdout: one per request (the access log) and one per application event."""
 
+import asyncio
 import json
 import logging
 import sys
@@ -34,6 +35,7 @@ class AccessLog:
         self._stream = stream
         self._second = -1
         self._second_text = ""
+        self._flush_scheduled = False
 
     def _now(self) -> str:
         # Formatting a timestamp costs more than the rest of the line: reuse it within a second.
@@ -53,6 +55,14 @@ class AccessLog:
             f'"request_id": "{request_id}", "method": "{method}", "route": "{route}", '
             f'"status": {status}, "duration_ms": {seconds * 1000:.3f}}}\n'
         )
+        # One write(2) per pass of the event loop, not per line: lines still leave promptly.
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        self._stream.flush()
 
 
 def uvicorn_log_config(level: str) -> dict[str, Any]:

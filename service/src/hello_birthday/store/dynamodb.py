@@ -4,6 +4,7 @@ boto3 blocks, so calls run in worker threads; every call has a hard deadline so 
 becomes a quick 503 instead of a hung request.
 """
 
+import os
 from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING, TypeVar
@@ -33,7 +34,9 @@ class DynamoDBStore:
             retries={"mode": "standard", "max_attempts": 2},
             max_pool_connections=40,  # anyio's default thread limit
         )
-        self._client: DynamoDBClient = boto3.session.Session().client("dynamodb", config=config)
+        # boto3 reads AWS_DEFAULT_REGION but not AWS_REGION, the variable most AWS runtimes set.
+        session = boto3.session.Session(region_name=os.environ.get("AWS_REGION"))
+        self._client: DynamoDBClient = session.client("dynamodb", config=config)
         # The SDK's own timeouts bound each attempt; this bounds the whole call, retries included.
         self._deadline = timeout * 1.5
 

@@ -1,0 +1,265 @@
+"""`nox -s bench`: the service as real processes on loopback, measured beside a bare baseline.
+
+Every server is started (and its starts timed) before any load; the configurations then take
+turns, round after round, so that the load of other work on the machine falls on all of them
+alike and their ratios stay meaningful.
+Run as `python -m tests.bench.harness --help` from the repository root.
+"""
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+from tests.bench import dynamodb, profiling, report
+from tests.bench.load import Measurement, median, run_wrk, wrk_path, wrk_version
+from tests.bench.seed import MAX_USERS, seed_users
+from tests.bench.servers import Server, peak_rss_mib, running, worker_pids
+
+ROOT = Path(__file__).resolve().parents[2]
+#: The server settings the service's CLI gives uvicorn, so the baseline differs only in the app.
+UVICORN_FLAGS = [
+    *("--loop", "uvloop", "--http", "httptools", "--lifespan", "on"),
+    *("--no-access-log", "--no-server-header", "--no-proxy-headers", "--timeout-keep-alive", "75"),
+]
+
+
+@dataclass(frozen=True)
+class Config:
+    """One table row: which server, how many workers, which requests and how much concurrency."""
+
+    name: str
+    description: str
+    server: str  # "baseline", "sqlite" or "dynamodb"
+    workers: int = 1
+    method: str = "GET"
+    threads: int = 2
+    connections: int = 50
+
+
+CONFIGS = [
+    Config(report.BASELINE, "bare Starlette, constant JSON", "baseline"),
+    Config(report.GET_SQLITE_1W, "GET /hello/{user}, SQLite", "sqlite"),
+    Config("get-sqlite-2w", "GET /hello/{user}, SQLite", "sqlite", workers=2),
+    Config(report.PUT_SQLITE_1W, "PUT /hello/{user}, SQLite", "sqlite", method="PUT"),
+    Config("put-sqlite-2w", "PUT /hello/{user}, SQLite", "sqlite", workers=2, method="PUT"),
+    Config(
+        report.GET_DYNAMODB,
+        "GET /hello/{user}, DynamoDB (moto)",
+        "dynamodb",
+        threads=1,
+        connections=1,
+    ),
+]
+DIRECT_DESCRIPTION = "boto3 GetItem direct to moto"
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="nox -s bench --", description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=3, help="timed runs and starts per row")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per timed run")
+    parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up per server")
+    parser.add_argument("--users", type=int, default=1000, help="users seeded and requested")
+    parser.add_argument("--output", type=Path, default=Path("bench-results.json"))
+    parser.add_argument("--check", action="store_true", help="exit 1 if any target is missed")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="instead of the benchmark, profile GET and PUT on SQLite with py-spy into DIR",
+    )
+    args = parser.parse_args(argv)
+    if not 1 <= args.users <= MAX_USERS:
+        parser.error(f"--users must be between 1 and {MAX_USERS}")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    wrk_path()
+    # nox and CI stop a run with SIGTERM: unwind so every server is stopped by its PID.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    if args.profile:
+        profiling.profile_sqlite(args.profile, _service_env({}), args.users, args.duration)
+        return 0
+    started = time.monotonic()
+    load_before = os.getloadavg()
+    rows = benchmark(args)
+    load_after = os.getloadavg()
+    found = report.targets(rows)
+    print(report.table(rows, found))
+    results = {
+        "command": ["nox", "-s", "bench", "--", *(argv or sys.argv[1:])],
+        "machine": _machine(load_before, load_after),
+        "settings": {key: str(value) for key, value in vars(args).items()},
+        "seconds": round(time.monotonic() - started, 1),
+        **report.as_json(rows, found),
+    }
+    args.output.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nload average (1/5/15 min) before {_loads(load_before)}, after {_loads(load_after)}")
+    print(f"written: {args.output} ({results['seconds']} s)")
+    return 1 if args.check and not all(target.passed for target in found) else 0
+
+
+def benchmark(args: argparse.Namespace) -> list[report.Row]:
+    """Start every server, seed and warm them, then time the configurations in turns."""
+    with ExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
+        emulator = stack.enter_context(dynamodb.emulator(workdir))
+        # Starts are timed several times too: one start is at the mercy of a moment's load.
+        ready_runs = {
+            config.name: [_time_start(config, workdir, emulator.url) for _ in range(args.runs - 1)]
+            for config in CONFIGS
+        }
+        servers = {
+            config.name: stack.enter_context(_start(config, workdir, emulator.url))
+            for config in CONFIGS
+        }
+        for config in CONFIGS:
+            if config.server != "baseline":
+                seed_users(servers[config.name].port, args.users)
+            _load(config, servers[config.name], args.users, args.warmup)
+        direct = dynamodb.client(emulator.url)
+        dynamodb.time_get_item(direct, args.users, args.warmup)
+
+        runs: dict[str, list[Measurement]] = {config.name: [] for config in CONFIGS}
+        runs[report.GET_ITEM_DIRECT] = []
+        for round_number in range(1, args.runs + 1):
+            for config in CONFIGS:
+                measured = _load(config, servers[config.name], args.users, args.duration)
+                runs[config.name].append(measured)
+                _progress(f"run {round_number}/{args.runs} {config.name}: {measured}")
+            measured = dynamodb.time_get_item(direct, args.users, args.duration)
+            runs[report.GET_ITEM_DIRECT].append(measured)
+            _progress(f"run {round_number}/{args.runs} {report.GET_ITEM_DIRECT}: {measured}")
+
+        rows = [
+            _row(config, servers[config.name], runs[config.name], ready_runs[config.name])
+            for config in CONFIGS
+        ]
+    direct_runs = runs[report.GET_ITEM_DIRECT]
+    rows.append(
+        report.Row(
+            report.GET_ITEM_DIRECT, DIRECT_DESCRIPTION, 1, 1, median(direct_runs), direct_runs
+        )
+    )
+    return rows
+
+
+def _time_start(config: Config, workdir: Path, emulator_url: str) -> float:
+    with _start(config, workdir, emulator_url) as server:
+        return server.ready_seconds
+
+
+@contextmanager
+def _start(config: Config, workdir: Path, emulator_url: str) -> Iterator[Server]:
+    """Start the configuration's server in a fresh directory of its own (a new SQLite file)."""
+    directory = Path(tempfile.mkdtemp(prefix=f"{config.name}-", dir=workdir))
+    if config.server == "baseline":
+        env = _service_env({})
+
+        def argv(port: int) -> list[str]:
+            return [
+                sys.executable,
+                *("-m", "uvicorn", "tests.bench.baseline_app:app", "--app-dir", str(ROOT)),
+                *UVICORN_FLAGS,
+                *_listen(port, config.workers),
+            ]
+
+    else:
+        env = _service_env(
+            dynamodb.service_env(emulator_url)
+            if config.server == "dynamodb"
+            else {"HELLO_STORE": f"sqlite:///{directory / 'bench.db'}"}
+        )
+
+        def argv(port: int) -> list[str]:
+            return [_console_script(), *_listen(port, config.workers)]
+
+    with running(config.name, argv, env, directory / "server.log") as server:
+        yield server
+
+
+def _listen(port: int, workers: int) -> list[str]:
+    return ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+
+
+def _console_script() -> str:
+    path = shutil.which("hello-birthday")
+    if path is None:
+        raise SystemExit("the hello-birthday console script is missing: pip install -e service")
+    return path
+
+
+def _service_env(overrides: Mapping[str, str]) -> dict[str, str]:
+    """This environment without HELLO_* or AWS_* variables: the production defaults apply."""
+    inherited = {
+        key: value for key, value in os.environ.items() if not key.startswith(("HELLO_", "AWS_"))
+    }
+    return inherited | dict(overrides)
+
+
+def _load(config: Config, server: Server, users: int, seconds: int) -> Measurement:
+    return run_wrk(
+        server.url,
+        config.method,
+        users,
+        threads=config.threads,
+        connections=config.connections,
+        seconds=seconds,
+    )
+
+
+def _row(
+    config: Config, server: Server, runs: list[Measurement], ready_runs: list[float]
+) -> report.Row:
+    ready_runs = [*ready_runs, server.ready_seconds]
+    return report.Row(
+        config.name,
+        config.description,
+        config.workers,
+        config.connections,
+        median(runs),
+        runs,
+        ready_seconds=statistics.median(ready_runs),
+        ready_runs=ready_runs,
+        peak_rss_mib_per_worker=max(peak_rss_mib(pid) for pid in worker_pids(server)),
+        uses_sqlite=config.server == "sqlite",
+    )
+
+
+def _machine(load_before: Sequence[float], load_after: Sequence[float]) -> dict[str, object]:
+    return {
+        "cpus": os.cpu_count(),
+        "load_average_before": load_before,
+        "load_average_after": load_after,
+        "python": platform.python_version(),
+        "wrk": wrk_version(),
+    }
+
+
+def _loads(averages: Sequence[float]) -> str:
+    return "/".join(f"{average:.1f}" for average in averages)
+
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _exit_on_signal(signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
