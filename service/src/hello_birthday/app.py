@@ -2,19 +2,18 @@
 
 import json
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from typing import TextIO
 
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
-from starlette.endpoints import HTTPEndpoint
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hello_birthday import birthdays
 from hello_birthday.lifecycle import ShutdownSignal
@@ -46,8 +45,31 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+class MethodDispatch:
+    """One ASGI app serving a path with a handler per method.
+
+    Lighter than HTTPEndpoint (no instance per request), and its 405 lists the allowed methods
+    in a stable order, where a multi-method Route lists them in set order.
+    """
+
+    def __init__(self, **handlers: Handler) -> None:
+        self._handlers = handlers
+        self._allow = ", ".join(handlers)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        handler = self._handlers.get(request.method)
+        if handler is None:
+            raise HTTPException(405, headers={"Allow": self._allow})
+        response = await handler(request)
+        await response(scope, receive, send)
+
+
 class Service:
-    """What the endpoints share: the store (opened at startup), the clock and the settings."""
+    """The endpoints and what they share: the store (opened at startup), the clock, the settings."""
 
     def __init__(self, settings: Settings, clock: Clock, metrics: Metrics) -> None:
         self.settings = settings
@@ -55,6 +77,20 @@ class Service:
         self.metrics = metrics
         self.shutdown = ShutdownSignal()
         self._store: Store | None = None
+
+    def routes(self) -> list[Route]:
+        return [
+            Route(
+                "/hello/{username}",
+                MethodDispatch(
+                    GET=self.get_greeting, HEAD=self.get_greeting, PUT=self.put_date_of_birth
+                ),
+            ),
+            Route("/healthz", self.healthz, methods=["GET"]),
+            Route("/readyz", self.readyz, methods=["GET"]),
+            Route("/openapi.json", self.openapi, methods=["GET"]),
+            Route("/metrics", self.render_metrics, methods=["GET"]),
+        ]
 
     @property
     def store(self) -> Store:
@@ -79,10 +115,56 @@ class Service:
             self._store = None
             await store.close()
 
+    async def get_greeting(self, request: Request) -> Response:
+        username = _username(request)
+        try:
+            born = await self.store.get(username)
+        except StoreUnavailableError:
+            raise store_unavailable() from None
+        if born is None:
+            raise ProblemError(
+                404, "user-not-found", f"No date of birth is saved for {username}; PUT one first."
+            )
+        days = birthdays.days_until_birthday(born, self.today())
+        return _json({"message": birthdays.greeting(username, days)})
 
-def _service(request: Request) -> Service:
-    service: Service = request.app.state.service
-    return service
+    async def put_date_of_birth(self, request: Request) -> Response:
+        username = _username(request)
+        body = await _json_body(request)
+        if not isinstance(body, dict) or "dateOfBirth" not in body:
+            raise invalid_input(
+                "invalid-body", 'The body must be a JSON object with a "dateOfBirth" field.'
+            )
+        try:
+            born = birthdays.parse_date_of_birth(body["dateOfBirth"], self.today())
+        except birthdays.InvalidDateOfBirthError as error:
+            raise invalid_input("invalid-date-of-birth", str(error)) from None
+        try:
+            await self.store.put(username, born)
+        except StoreUnavailableError:
+            raise store_unavailable() from None
+        return Response(status_code=204)
+
+    async def healthz(self, _: Request) -> Response:
+        return _json({"status": "ok"})
+
+    async def readyz(self, _: Request) -> Response:
+        if self.shutdown.is_set():
+            raise ProblemError(
+                503, "shutting-down", "The process is shutting down.", {"Retry-After": "1"}
+            )
+        try:
+            await self.store.check()
+        except StoreUnavailableError as error:
+            LOGGER.warning("readiness check failed: %s", error)
+            raise store_unavailable() from None
+        return _json({"status": "ready"})
+
+    async def openapi(self, _: Request) -> Response:
+        return JSONResponse(DOCUMENT)
+
+    async def render_metrics(self, _: Request) -> Response:
+        return Response(self.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
 
 def _username(request: Request) -> str:
@@ -114,75 +196,6 @@ async def _json_body(request: Request) -> object:
         ) from None
 
 
-class Hello(HTTPEndpoint):
-    async def get(self, request: Request) -> Response:
-        username = _username(request)
-        service = _service(request)
-        try:
-            born = await service.store.get(username)
-        except StoreUnavailableError:
-            raise store_unavailable() from None
-        if born is None:
-            raise ProblemError(
-                404, "user-not-found", f"No date of birth is saved for {username}; PUT one first."
-            )
-        days = birthdays.days_until_birthday(born, service.today())
-        return _json({"message": birthdays.greeting(username, days)})
-
-    async def put(self, request: Request) -> Response:
-        username = _username(request)
-        service = _service(request)
-        body = await _json_body(request)
-        if not isinstance(body, dict) or "dateOfBirth" not in body:
-            raise invalid_input(
-                "invalid-body", 'The body must be a JSON object with a "dateOfBirth" field.'
-            )
-        try:
-            born = birthdays.parse_date_of_birth(body["dateOfBirth"], service.today())
-        except birthdays.InvalidDateOfBirthError as error:
-            raise invalid_input("invalid-date-of-birth", str(error)) from None
-        try:
-            await service.store.put(username, born)
-        except StoreUnavailableError:
-            raise store_unavailable() from None
-        return Response(status_code=204)
-
-
-async def healthz(_: Request) -> Response:
-    return _json({"status": "ok"})
-
-
-async def readyz(request: Request) -> Response:
-    service = _service(request)
-    if service.shutdown.is_set():
-        raise ProblemError(
-            503, "shutting-down", "The process is shutting down.", {"Retry-After": "1"}
-        )
-    try:
-        await service.store.check()
-    except StoreUnavailableError as error:
-        LOGGER.warning("readiness check failed: %s", error)
-        raise store_unavailable() from None
-    return _json({"status": "ready"})
-
-
-async def openapi(_: Request) -> Response:
-    return JSONResponse(DOCUMENT)
-
-
-async def metrics(request: Request) -> Response:
-    return Response(_service(request).metrics.render(), media_type=CONTENT_TYPE_LATEST)
-
-
-ROUTES = [
-    Route("/hello/{username}", Hello),
-    Route("/healthz", healthz, methods=["GET"]),
-    Route("/readyz", readyz, methods=["GET"]),
-    Route("/openapi.json", openapi, methods=["GET"]),
-    Route("/metrics", metrics, methods=["GET"]),
-]
-
-
 def create_app(
     settings: Settings | None = None, clock: Clock = utc_now, log_stream: TextIO = sys.stdout
 ) -> ASGIApp:
@@ -190,7 +203,7 @@ def create_app(
     settings = settings or Settings.from_env()
     service = Service(settings, clock, Metrics())
     app = Starlette(
-        routes=ROUTES,
+        routes=service.routes(),
         lifespan=service.lifespan,
         exception_handlers={
             ProblemError: handle_problem,
