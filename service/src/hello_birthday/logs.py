@@ -1,6 +1,7 @@
 """JSON log lines on stdout: one per request (the access log) and one per application event."""
 
 import asyncio
+import io
 import json
 import logging
 import sys
@@ -33,6 +34,10 @@ class AccessLog:
 
     def __init__(self, stream: TextIO = sys.stdout) -> None:
         self._stream = stream
+        if isinstance(stream, io.TextIOWrapper):
+            # This class flushes once per event-loop pass; PYTHONUNBUFFERED (common in container
+            # images) would otherwise turn every line into its own write(2).
+            stream.reconfigure(write_through=False, line_buffering=False)
         self._second = -1
         self._second_text = ""
         self._flush_scheduled = False
