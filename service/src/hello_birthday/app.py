@@ -211,7 +211,7 @@ def create_app(
             Exception: handle_unexpected,
         },
     )
-    app.state.service = service  # for tests and debuggers: the app's own endpoints are bound
+    app.state.service = service  # only for tests and debugging: the endpoints are bound methods
     # Outside Starlette's own error handling, so even a 500 carries a request id and is counted.
     access_log = AccessLog(log_stream) if settings.access_log else None
     return ObservabilityMiddleware(app, service.metrics, access_log)
