@@ -45,9 +45,9 @@ def profile_sqlite(out_dir: Path, env: Mapping[str, str], users: int, seconds: i
                     run_wrk(server.url, method, users, threads=2, connections=50, seconds=seconds)
                 )
                 # py-spy writes its file when the profiled process ends, not on a signal.
-                for profiled in psutil.Process(server.process.pid).children():
+                for profiled in psutil.Process(server.child.pid).children():
                     profiled.terminate()
-                server.process.wait(timeout=60)
+                server.child.wait(timeout=60)
         summary = hotspots(stacks)
         (out_dir / f"{method.lower()}-hotspots.txt").write_text(summary)
         print(f"== {method} /hello/{{user}}, SQLite, 1 worker ==\n{summary}")

@@ -21,13 +21,15 @@ def free_port() -> int:
         return port
 
 
-def wait_until(condition: Callable[[], bool], *, timeout: float, what: str) -> None:
+def wait_until(
+    condition: Callable[[], bool], *, timeout: float, what: str, poll: float = POLL_SECONDS
+) -> None:
     """Poll condition until it holds; fail with `what` once timeout seconds have passed."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
             raise TimeoutError(f"{what}: not within {timeout:g} s")
-        time.sleep(POLL_SECONDS)
+        time.sleep(poll)
 
 
 class ChildProcess:
@@ -51,8 +53,13 @@ class ChildProcess:
         if self._process is not None and self._process.poll() is None:
             raise RuntimeError(f"{self.argv[0]} is already running")
         with self.log_path.open("ab") as log:
+            # A session of its own: a child that must be killed goes with its workers, as a group.
             self._process = subprocess.Popen(
-                self.argv, env=self.env, stdout=log, stderr=subprocess.STDOUT
+                self.argv,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
 
     def start_serving(
@@ -61,6 +68,7 @@ class ChildProcess:
         *,
         timeout: float,
         ready: Callable[[httpx.Response], bool] = lambda _: True,
+        poll: float = POLL_SECONDS,
     ) -> None:
         """Start, then poll url until ready(response) holds; fail at once if the child exits."""
         self.start()
@@ -73,7 +81,7 @@ class ChildProcess:
             except httpx.TransportError:
                 return False
 
-        wait_until(serving, timeout=timeout, what=f"{url} served by {self.argv[0]}")
+        wait_until(serving, timeout=timeout, what=f"{url} served by {self.argv[0]}", poll=poll)
 
     def exited(self) -> bool:
         return self._process is not None and self._process.poll() is not None
@@ -95,7 +103,7 @@ class ChildProcess:
             try:
                 self._process.wait(grace)
             except subprocess.TimeoutExpired:
-                self._process.kill()
+                os.killpg(self._process.pid, signal.SIGKILL)
                 self._process.wait()
         return self._process.returncode
 
