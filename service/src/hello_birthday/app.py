@@ -5,6 +5,7 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
+from json.encoder import encode_basestring
 from typing import TextIO
 
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -33,12 +34,17 @@ from hello_birthday.settings import Settings
 from hello_birthday.store import Store, StoreUnavailableError, open_store
 
 Clock = Callable[[], datetime]
-# Starlette's JSONResponse builds a new encoder on every call; the greeting is on the hot path.
-_JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
-def _json(body: dict[str, str]) -> Response:
-    return Response(_JSON_ENCODER.encode(body).encode(), media_type="application/json")
+def _json(field: str, value: str) -> Response:
+    """A JSON object of one string field (``field`` is ours: it needs no escaping).
+
+    The greeting is on the hot path: json's C string escaper alone costs a tenth of a full
+    encoder pass, and Starlette's JSONResponse even builds a new encoder on every call.
+    """
+    return Response(
+        f'{{"{field}":{encode_basestring(value)}}}'.encode(), media_type="application/json"
+    )
 
 
 def utc_now() -> datetime:
@@ -60,11 +66,10 @@ class MethodDispatch:
         self._allow = ", ".join(handlers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive)
-        handler = self._handlers.get(request.method)
+        handler = self._handlers.get(scope["method"])
         if handler is None:
             raise HTTPException(405, headers={"Allow": self._allow})
-        response = await handler(request)
+        response = await handler(Request(scope, receive))
         await response(scope, receive, send)
 
 
@@ -126,7 +131,7 @@ class Service:
                 404, "user-not-found", f"No date of birth is saved for {username}; PUT one first."
             )
         days = birthdays.days_until_birthday(born, self.today())
-        return _json({"message": birthdays.greeting(username, days)})
+        return _json("message", birthdays.greeting(username, days))
 
     async def put_date_of_birth(self, request: Request) -> Response:
         username = _username(request)
@@ -146,7 +151,7 @@ class Service:
         return Response(status_code=204)
 
     async def healthz(self, _: Request) -> Response:
-        return _json({"status": "ok"})
+        return _json("status", "ok")
 
     async def readyz(self, _: Request) -> Response:
         if self.shutdown.is_set():
@@ -158,7 +163,7 @@ class Service:
         except StoreUnavailableError as error:
             LOGGER.warning("readiness check failed: %s", error)
             raise store_unavailable() from None
-        return _json({"status": "ready"})
+        return _json("status", "ready")
 
     async def openapi(self, _: Request) -> Response:
         return JSONResponse(DOCUMENT)

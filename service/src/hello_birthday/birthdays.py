@@ -4,6 +4,7 @@ Nothing here knows about HTTP or storage, so every rule is testable with plain v
 """
 
 import calendar
+import functools
 import re
 import unicodedata
 from datetime import date
@@ -60,6 +61,13 @@ def birthday_in_year(born: date, year: int) -> date:
 
 def days_until_birthday(born: date, today: date) -> int:
     """Days from ``today`` to the next celebration of the birthday: 0 (today) to 365."""
+    return _days_until(born.month, born.day, today)
+
+
+# Every GET asks this; only the month and day of birth matter, so a day has at most 366 answers.
+@functools.lru_cache(maxsize=1024)
+def _days_until(month: int, day: int, today: date) -> int:
+    born = date(2000, month, day)  # a leap year, so 29 February is a valid date
     upcoming = birthday_in_year(born, today.year)
     if upcoming < today:
         upcoming = birthday_in_year(born, today.year + 1)

@@ -1,24 +1,80 @@
 """Prometheus metrics: requests by route template (never by raw username), and store calls."""
 
 import time
+from bisect import bisect_left
+from collections.abc import Iterator
 from datetime import date
 
 from prometheus_client import (
     CollectorRegistry,
     Counter,
     GCCollector,
-    Histogram,
     PlatformCollector,
     ProcessCollector,
     generate_latest,
 )
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
 from hello_birthday.store import Store, StoreUnavailableError
 
-_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+_BUCKET_LABELS = [*map(floatToGoString, LATENCY_BUCKETS), "+Inf"]
 
 
-class Metrics:
+class _Series:
+    """One label set's observations: a count per bucket (not yet cumulative) and their sum."""
+
+    __slots__ = ("counts", "total")
+
+    def __init__(self) -> None:
+        self.counts = [0] * len(_BUCKET_LABELS)
+        self.total = 0.0
+
+
+class LatencyHistogram:
+    """A histogram of durations kept as plain numbers, for prometheus_client to expose.
+
+    prometheus_client's Histogram takes a lock for each of its two increments per observation,
+    which was the largest part of the bookkeeping on a request's path. Every observation here is
+    made on the event loop's thread, and /metrics is rendered there too, so no lock is needed.
+    """
+
+    def __init__(self, name: str, documentation: str, labels: tuple[str, ...]) -> None:
+        self.name = name
+        self.documentation = documentation
+        self.labels = labels
+        self._series: dict[tuple[str, ...], _Series] = {}
+
+    def observe(self, labels: tuple[str, ...], seconds: float) -> None:
+        series = self._series.get(labels)
+        if series is None:
+            series = self._series[labels] = _Series()
+        # The first bound >= seconds: Prometheus buckets count observations "less or equal".
+        series.counts[bisect_left(LATENCY_BUCKETS, seconds)] += 1
+        series.total += seconds
+
+    def family(self) -> HistogramMetricFamily:
+        family = HistogramMetricFamily(self.name, self.documentation, labels=self.labels)
+        for labels, series in self._series.items():
+            cumulative = 0
+            buckets = []
+            for label, count in zip(_BUCKET_LABELS, series.counts, strict=True):
+                cumulative += count
+                buckets.append((label, float(cumulative)))
+            family.add_metric(labels, buckets, series.total)
+        return family
+
+    def counts(self, name: str, documentation: str) -> CounterMetricFamily:
+        """The number of observations per label set, as a counter of its own."""
+        family = CounterMetricFamily(name, documentation, labels=self.labels)
+        for labels, series in self._series.items():
+            family.add_metric(labels, sum(series.counts))
+        return family
+
+
+class Metrics(Collector):
     """One registry per application, so tests can build several apps in one process."""
 
     def __init__(self) -> None:
@@ -26,41 +82,29 @@ class Metrics:
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
         GCCollector(registry=self.registry)
-        labels = ["route", "method", "status"]
-        self._requests = Counter(
-            "http_requests", "HTTP requests answered.", labels, registry=self.registry
-        )
-        self._request_seconds = Histogram(
+        self._requests = LatencyHistogram(
             "http_request_duration_seconds",
             "Time to answer an HTTP request.",
-            labels,
-            buckets=_LATENCY_BUCKETS,
-            registry=self.registry,
+            ("route", "method", "status"),
         )
-        self.store_seconds = Histogram(
+        self.store_seconds = LatencyHistogram(
             "store_call_duration_seconds",
             "Time of one call to the date-of-birth store.",
-            ["operation"],
-            buckets=_LATENCY_BUCKETS,
-            registry=self.registry,
+            ("operation",),
         )
+        # Failures are rare: prometheus_client's own (locked) counter costs nothing that matters.
         self.store_errors = Counter(
             "store_errors", "Store calls that failed.", ["operation"], registry=self.registry
         )
-        # labels() validates and locks on every call; the label sets are few, so keep the children.
-        self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+        self.registry.register(self)
 
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
-        key = (route, method, status)
-        children = self._children.get(key)
-        if children is None:
-            children = (
-                self._requests.labels(route, method, status),
-                self._request_seconds.labels(route, method, status),
-            )
-            self._children[key] = children
-        children[0].inc()
-        children[1].observe(seconds)
+        self._requests.observe((route, method, str(status)), seconds)
+
+    def collect(self) -> Iterator[Metric]:
+        yield self._requests.counts("http_requests", "HTTP requests answered.")
+        yield self._requests.family()
+        yield self.store_seconds.family()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
@@ -71,12 +115,12 @@ class MeteredStore:
 
     def __init__(self, store: Store, metrics: Metrics) -> None:
         self._store = store
+        self._seconds = metrics.store_seconds
         operations = ("get", "put", "check")
-        self._seconds = {name: metrics.store_seconds.labels(name) for name in operations}
         self._errors = {name: metrics.store_errors.labels(name) for name in operations}
 
     def _measured(self, operation: str) -> "_StoreCallTimer":
-        return _StoreCallTimer(self._seconds[operation], self._errors[operation])
+        return _StoreCallTimer(self._seconds, operation, self._errors[operation])
 
     async def get(self, username: str) -> date | None:
         with self._measured("get"):
@@ -97,10 +141,11 @@ class MeteredStore:
 class _StoreCallTimer:
     """Times one store call and counts it if it fails (a class: cheaper than a generator)."""
 
-    __slots__ = ("_errors", "_seconds", "_start")
+    __slots__ = ("_errors", "_labels", "_seconds", "_start")
 
-    def __init__(self, seconds: Histogram, errors: Counter) -> None:
+    def __init__(self, seconds: LatencyHistogram, operation: str, errors: Counter) -> None:
         self._seconds = seconds
+        self._labels = (operation,)
         self._errors = errors
         self._start = time.perf_counter()
 
@@ -108,6 +153,6 @@ class _StoreCallTimer:
         return None
 
     def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
-        self._seconds.observe(time.perf_counter() - self._start)
+        self._seconds.observe(self._labels, time.perf_counter() - self._start)
         if kind is not None and issubclass(kind, StoreUnavailableError):
             self._errors.inc()

@@ -1,7 +1,8 @@
-"""The AWS store: one DynamoDB table keyed by username, reached with boto3.
+"""The AWS store: one DynamoDB table keyed by username, reached with botocore.
 
-boto3 blocks, so calls run in a pool of threads; every call has a hard deadline so an outage
-becomes a quick 503 instead of a hung request.
+botocore, not boto3: boto3 adds nothing this store uses, and its import (s3transfer with it)
+costs start time and memory. botocore blocks, so calls run in a pool of threads; every call has
+a hard deadline so an outage becomes a quick 503 instead of a hung request.
 """
 
 import asyncio
@@ -9,9 +10,9 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, TypeVar, cast
 
-import boto3
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -36,9 +37,11 @@ class DynamoDBStore:
             retries={"mode": "standard", "max_attempts": 2},
             max_pool_connections=THREADS,
         )
-        # boto3 reads AWS_DEFAULT_REGION but not AWS_REGION, the variable most AWS runtimes set.
-        session = boto3.session.Session(region_name=os.environ.get("AWS_REGION"))
-        self._client: DynamoDBClient = session.client("dynamodb", config=config)
+        # botocore reads AWS_DEFAULT_REGION but not AWS_REGION, the variable most AWS runtimes set.
+        client = botocore.session.get_session().create_client(
+            "dynamodb", region_name=os.environ.get("AWS_REGION"), config=config
+        )
+        self._client = cast("DynamoDBClient", client)
         # The SDK's own timeouts bound each attempt; this bounds the whole call, retries included.
         # A call cut off by it leaves its thread to finish within the SDK's timeouts; when every
         # thread is busy, new calls wait in the queue and time out the same way: never a hang.
