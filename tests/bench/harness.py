@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from tests.bench import dynamodb, profiling, report
+from tests.bench import dynamodb, profiling, report, wakeups
 from tests.bench.load import Measurement, median, run_wrk, wrk_path, wrk_version
 from tests.bench.seed import MAX_USERS, seed_users
 from tests.bench.servers import Server, peak_rss_mib, running, worker_pids
@@ -98,16 +98,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = benchmark(args)
     load_after = os.getloadavg()
     found = report.targets(rows)
+    machine = _machine(load_before, load_after)
     print(report.table(rows, found))
     results = {
         "command": ["nox", "-s", "bench", "--", *(argv or sys.argv[1:])],
-        "machine": _machine(load_before, load_after),
+        "machine": machine,
         "settings": {key: str(value) for key, value in vars(args).items()},
         "seconds": round(time.monotonic() - started, 1),
         **report.as_json(rows, found),
     }
     args.output.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nload average (1/5/15 min) before {_loads(load_before)}, after {_loads(load_after)}")
+    print(f"one thread hop (two idle wake-ups) here: {machine['thread_hop_us']} us")
     print(f"written: {args.output} ({results['seconds']} s)")
     return 1 if args.check and not all(target.passed for target in found) else 0
 
@@ -246,6 +248,7 @@ def _machine(load_before: Sequence[float], load_after: Sequence[float]) -> dict[
         "load_average_after": load_after,
         "python": platform.python_version(),
         "wrk": wrk_version(),
+        "thread_hop_us": round(wakeups.thread_hop_us()),
     }
 
 
