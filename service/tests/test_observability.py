@@ -2,8 +2,10 @@
 
 import io
 import json
+import re
 import socket
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -50,7 +52,11 @@ def test_access_log_has_one_json_line_per_request_and_no_date_of_birth(tmp_path:
     ]
     for line in lines:
         assert line["route"] == "/hello/{username}"
-        assert {"time", "duration_ms"} <= set(line)
+        assert line["duration_ms"] >= 0
+        # UTC to the millisecond, e.g. 2026-11-28T12:00:00.042+00:00, and written just now.
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", line["time"])
+        written = datetime.fromisoformat(line["time"])
+        assert abs(written - datetime.now(UTC)) < timedelta(seconds=10)
     assert "1987" not in stream.getvalue()
     assert "Ivy" not in stream.getvalue()
 

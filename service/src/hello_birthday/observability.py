@@ -23,7 +23,7 @@ def request_id_of(scope: Scope) -> str:
             decoded: str = value.decode("ascii")
             return decoded
     # Unique, not secret: the process's PRNG avoids a getrandom(2) call on every request.
-    return f"{random.getrandbits(128):032x}"
+    return random.randbytes(16).hex()
 
 
 class ObservabilityMiddleware:
