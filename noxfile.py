@@ -60,10 +60,10 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
-    """Unit, in-process API and contract tests of the service (both stores); load-gate logic."""
+    """Unit, in-process API and contract tests of the service (both stores); gate verdicts."""
     session.install("-e", SERVICE)
     install_group(session, "test")
-    session.run("pytest", *(session.posargs or ["service/tests", "tests/load"]))
+    session.run("pytest", *(session.posargs or ["service/tests", "tests/load", "tests/bench"]))
 
 
 @nox.session(python=PYTHON)

@@ -1,0 +1,50 @@
+"""The benchmark's verdicts: every target compares rows within a round, then takes the median."""
+
+from . import report
+from .load import Measurement
+
+
+def row(name: str, *runs: tuple[float, float, float], connections: int = 50) -> report.Row:
+    measured = [Measurement(rps=rps, p50_ms=p50, p99_ms=p99) for rps, p50, p99 in runs]
+    return report.Row(name, name, 1, connections, measured[1], measured)
+
+
+def verdicts(rows: list[report.Row]) -> dict[tuple[str, str], report.Target]:
+    return {(target.row, target.goal.split(" ")[0]): target for target in report.targets(rows)}
+
+
+# The baseline's throughput drifts by a third from round to round, as it does on the dev VM.
+BASELINE = row(report.BASELINE, (10_000, 5, 10), (8_000, 6, 12), (7_000, 7, 14))
+DIRECT = row(report.GET_ITEM_DIRECT, (125, 8.0, 11), (125, 8.5, 11), (125, 8.2, 11), connections=1)
+
+
+def test_a_drifting_baseline_is_compared_round_by_round() -> None:
+    get = row(report.GET_SQLITE_1W, (4_700, 9, 20), (5_800, 9, 20), (4_700, 10, 21))
+    put = row(report.PUT_SQLITE_1W, (3_000, 12, 40), (3_000, 12, 40), (3_000, 12, 40))
+    dynamodb = row(
+        report.GET_DYNAMODB, (107, 8.5, 13), (107, 9.6, 13), (107, 8.9, 13), connections=1
+    )
+    found = verdicts([BASELINE, get, put, dynamodb, DIRECT])
+
+    # Rounds 0.47, 0.725, 0.67: median 0.67, although the medians' ratio is 4,700 / 8,000.
+    assert found[report.GET_SQLITE_1W, "req/s"].passed
+    assert found[report.GET_SQLITE_1W, "req/s"].measured == "0.67x (rounds: 0.47, 0.72, 0.67)"
+    assert found[report.GET_SQLITE_1W, "p99"].passed  # 2.0, 1.67, 1.5
+    assert not found[report.PUT_SQLITE_1W, "req/s"].passed  # 0.3, 0.375, 0.43
+    added = found[report.GET_DYNAMODB, "p50"]
+    assert added.measured == "0.70 ms (rounds: 0.50, 1.10, 0.70)"
+    assert added.passed
+
+
+def test_a_target_missed_in_most_rounds_is_missed() -> None:
+    get = row(report.GET_SQLITE_1W, (5_000, 9, 25), (4_000, 9, 25), (4_000, 10, 25))
+    put = row(report.PUT_SQLITE_1W, (5_000, 12, 40), (5_000, 12, 40), (5_000, 12, 40))
+    dynamodb = row(
+        report.GET_DYNAMODB, (107, 9.1, 13), (107, 9.6, 13), (107, 8.9, 13), connections=1
+    )
+    found = verdicts([BASELINE, get, put, dynamodb, DIRECT])
+    assert not found[report.GET_SQLITE_1W, "req/s"].passed  # 0.5, 0.5, 0.57
+    assert not found[report.GET_SQLITE_1W, "p99"].passed  # 2.5, 2.08, 1.79
+    assert found[report.PUT_SQLITE_1W, "req/s"].passed
+    assert not found[report.GET_DYNAMODB, "p50"].passed  # 1.1, 1.1, 0.7
+    assert "| 0.50 |" in report.table([BASELINE, get, put, dynamodb, DIRECT], list(found.values()))
