@@ -13,17 +13,15 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tarfile
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.integration.processes import ChildProcess, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".image-build"
@@ -35,6 +33,7 @@ DEBIAN_PACKAGES = "python3,python3-venv,ca-certificates"
 DEBIAN_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 READY_TIMEOUT_S = 30.0
+READY_POLL_S = 0.3
 STOP_TIMEOUT_S = 25.0  # HELLO_SHUTDOWN_TIMEOUT (20 s) plus a margin, like ECS's stopTimeout
 
 
@@ -133,13 +132,6 @@ def inspect_image() -> ImageConfig:
     return ImageConfig(config.get("User", ""), config["Entrypoint"], size)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def descendants(pid: int) -> list[int]:
     """Every process below pid, from /proc (buildah run forks the container's process)."""
     children: dict[int, list[int]] = {}
@@ -158,7 +150,7 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def service_pid(runner: subprocess.Popen[bytes], program: str) -> int:
+def service_pid(runner: ChildProcess, program: str) -> int:
     """The service's own process: below buildah-chroot-runtime and buildah-chroot-exec."""
     for pid in descendants(runner.pid):
         try:
@@ -179,48 +171,38 @@ def process_uids(pid: int) -> list[int]:
     raise RuntimeError(f"no Uid line for process {pid}")
 
 
-def wait_ready(url: str, runner: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if runner.poll() is not None:
-            raise RuntimeError(f"the container exited with {runner.returncode} before ready")
-        try:
-            with urllib.request.urlopen(f"{url}/readyz", timeout=1) as response:  # noqa: S310
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError):
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"{url}/readyz was not ready within {READY_TIMEOUT_S:g} s")
-
-
 @contextmanager
-def running_container(config: ImageConfig, port: int) -> Iterator[subprocess.Popen[bytes]]:
-    """The image's entrypoint serving on 127.0.0.1:port, SQLite in the container's /tmp."""
+def running_container(config: ImageConfig, port: int) -> Iterator[ChildProcess]:
+    """The image's entrypoint, ready on 127.0.0.1:port, with SQLite in the container's /tmp."""
     command = [*config.entrypoint, "--host", "127.0.0.1", "--port", str(port)]
     CONTAINER_LOG.parent.mkdir(parents=True, exist_ok=True)
+    CONTAINER_LOG.unlink(missing_ok=True)
     print(f"container output: {CONTAINER_LOG}", flush=True)
     container = buildah("from", IMAGE)
-    with CONTAINER_LOG.open("wb") as log:
-        runner = subprocess.Popen(
-            ["buildah", "run", "--isolation", "chroot",
-             "--env", "HELLO_STORE=sqlite:////tmp/hello-birthday.db", container, "--", *command],
-            stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+    runner = ChildProcess(
+        ["buildah", "run", "--isolation", "chroot",
+         "--env", "HELLO_STORE=sqlite:////tmp/hello-birthday.db", container, "--", *command],
+        os.environ, CONTAINER_LOG,
+    )  # fmt: skip
     try:
+        runner.start_serving(
+            f"http://127.0.0.1:{port}/readyz",
+            timeout=READY_TIMEOUT_S,
+            ready=lambda response: response.status_code == 200,
+            poll=READY_POLL_S,
+        )
         yield runner
     finally:
-        if runner.poll() is None:
+        if not runner.exited():
             # A check failed before the graceful stop: kill everything below buildah run.
             for pid in descendants(runner.pid):
                 with suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-            runner.kill()
-            runner.wait()
+            runner.stop()
         buildah("rm", container)
 
 
-def stop_gracefully(runner: subprocess.Popen[bytes], pid: int) -> int:
+def stop_gracefully(runner: ChildProcess, pid: int) -> int:
     """SIGTERM the service, as ECS does, and return the container's exit code."""
     os.kill(pid, signal.SIGTERM)
     return runner.wait(timeout=STOP_TIMEOUT_S)
@@ -232,7 +214,6 @@ def smoke_test(config: ImageConfig, smoke: list[str]) -> list[str]:
     url = f"http://127.0.0.1:{port}"
     failures: list[str] = []
     with running_container(config, port) as runner:
-        wait_ready(url, runner)
         pid = service_pid(runner, config.entrypoint[0])
         uids = process_uids(pid)
         print(f"service process {pid} UIDs (real, effective, saved, fs): {uids}")

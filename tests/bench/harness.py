@@ -26,6 +26,7 @@ from tests.bench import dynamodb, profiling, report, wakeups
 from tests.bench.load import Measurement, median, run_wrk, wrk_path, wrk_version
 from tests.bench.seed import MAX_USERS, seed_users
 from tests.bench.servers import Server, peak_rss_mib, running, worker_pids
+from tests.integration.emulator import Emulator
 
 ROOT = Path(__file__).resolve().parents[2]
 #: The server settings the service's CLI gives uvicorn, so the baseline differs only in the app.
@@ -121,18 +122,18 @@ def benchmark(args: argparse.Namespace) -> list[report.Row]:
         emulator = stack.enter_context(dynamodb.emulator(workdir))
         # Starts are timed several times too: one start is at the mercy of a moment's load.
         ready_runs = {
-            config.name: [_time_start(config, workdir, emulator.url) for _ in range(args.runs - 1)]
+            config.name: [_time_start(config, workdir, emulator) for _ in range(args.runs - 1)]
             for config in CONFIGS
         }
         servers = {
-            config.name: stack.enter_context(_start(config, workdir, emulator.url))
+            config.name: stack.enter_context(_start(config, workdir, emulator))
             for config in CONFIGS
         }
         for config in CONFIGS:
             if config.server != "baseline":
                 seed_users(servers[config.name].port, args.users)
             _load(config, servers[config.name], args.users, args.warmup)
-        direct = dynamodb.client(emulator.url)
+        direct = emulator.client()
         dynamodb.time_get_item(direct, args.users, args.warmup)
 
         runs: dict[str, list[Measurement]] = {config.name: [] for config in CONFIGS}
@@ -159,13 +160,13 @@ def benchmark(args: argparse.Namespace) -> list[report.Row]:
     return rows
 
 
-def _time_start(config: Config, workdir: Path, emulator_url: str) -> float:
-    with _start(config, workdir, emulator_url) as server:
+def _time_start(config: Config, workdir: Path, emulator: Emulator) -> float:
+    with _start(config, workdir, emulator) as server:
         return server.ready_seconds
 
 
 @contextmanager
-def _start(config: Config, workdir: Path, emulator_url: str) -> Iterator[Server]:
+def _start(config: Config, workdir: Path, emulator: Emulator) -> Iterator[Server]:
     """Start the configuration's server in a fresh directory of its own (a new SQLite file)."""
     directory = Path(tempfile.mkdtemp(prefix=f"{config.name}-", dir=workdir))
     if config.server == "baseline":
@@ -181,7 +182,7 @@ def _start(config: Config, workdir: Path, emulator_url: str) -> Iterator[Server]
 
     else:
         env = _service_env(
-            dynamodb.service_env(emulator_url)
+            dynamodb.service_env(emulator)
             if config.server == "dynamodb"
             else {"HELLO_STORE": f"sqlite:///{directory / 'bench.db'}"}
         )

@@ -35,9 +35,8 @@ def running(
     argv_for_port: Callable[[int], list[str]],
     env: Mapping[str, str],
     log_path: Path,
-    ready_path: str = "/readyz",
 ) -> Iterator[Server]:
-    """Start a server, wait for its first 200 on ready_path, and stop it by PID whatever happens.
+    """Start a server, wait for its first 200 from /readyz, and stop it by PID whatever happens.
 
     Its output goes to log_path: a file keeps the access log on, as in production, without a pipe
     that nobody reads filling up and blocking the server.
@@ -47,7 +46,7 @@ def running(
     started = time.perf_counter()
     try:
         child.start_serving(
-            f"http://127.0.0.1:{port}{ready_path}",
+            f"http://127.0.0.1:{port}/readyz",
             timeout=READY_DEADLINE_SECONDS,
             ready=lambda response: response.status_code == 200,
             poll=READY_POLL_SECONDS,
