@@ -132,6 +132,28 @@ def inspect_image() -> ImageConfig:
     return ImageConfig(config.get("User", ""), config["Entrypoint"], size)
 
 
+#: Prints the venv's modules that have no bytecode: with a read-only root filesystem and
+#: PYTHONDONTWRITEBYTECODE, each of them would be compiled again on every start.
+UNCOMPILED_MODULES = (
+    "import importlib.util, pathlib, sys\n"
+    "for module in pathlib.Path(sys.prefix).rglob('*.py'):\n"
+    "    if not pathlib.Path(importlib.util.cache_from_source(str(module))).exists():\n"
+    "        print(module)\n"
+)
+
+
+def uncompiled_modules() -> list[str]:
+    """The image's Python modules that pip left without a .pyc (it compiles them by default)."""
+    container = buildah("from", IMAGE)
+    try:
+        found = buildah(
+            "run", "--isolation", "chroot", container, "--", "python3", "-c", UNCOMPILED_MODULES
+        )
+    finally:
+        buildah("rm", container)
+    return found.splitlines()
+
+
 def descendants(pid: int) -> list[int]:
     """Every process below pid, from /proc (buildah run forks the container's process)."""
     children: dict[int, list[int]] = {}
@@ -240,6 +262,10 @@ def main(argv: list[str]) -> int:
     config = inspect_image()
     print(f"image {IMAGE}: user {config.user!r}, entrypoint {config.entrypoint}")
     failures = [] if config.user not in ("", "0", "root", "0:0") else ["the image runs as root"]
+    uncompiled = uncompiled_modules()
+    print(f"modules without bytecode: {len(uncompiled)}")
+    if uncompiled:
+        failures.append(f"{len(uncompiled)} modules have no bytecode, e.g. {uncompiled[0]}")
     failures += smoke_test(config, args.smoke)
     print(f"image size: {config.size}")
     for failure in failures:

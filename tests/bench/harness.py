@@ -25,7 +25,7 @@ from types import FrameType
 from tests.bench import dynamodb, profiling, report, wakeups
 from tests.bench.load import Measurement, median, run_wrk, wrk_path, wrk_version
 from tests.bench.seed import MAX_USERS, seed_users
-from tests.bench.servers import Server, peak_rss_mib, running, worker_pids
+from tests.bench.servers import Server, compile_bytecode, peak_rss_mib, running, worker_pids
 from tests.integration.emulator import Emulator
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -91,6 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     wrk_path()
     # nox and CI stop a run with SIGTERM: unwind so every server is stopped by its PID.
     signal.signal(signal.SIGTERM, _exit_on_signal)
+    compile_bytecode(ROOT / "service" / "src", ROOT / "tests")
     if args.profile:
         profiling.profile_sqlite(args.profile, _service_env({}), args.users, args.duration)
         return 0

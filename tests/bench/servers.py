@@ -1,5 +1,7 @@
 """Benchmark servers as real processes on loopback: start, time to ready, peak memory, stop."""
 
+import compileall
+import sysconfig
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -13,6 +15,18 @@ from tests.integration.processes import ChildProcess, free_port
 READY_POLL_SECONDS = 0.01
 READY_DEADLINE_SECONDS = 30.0
 STOP_GRACE_SECONDS = 30.0
+
+
+def compile_bytecode(*sources: Path) -> None:
+    """Compile this environment's modules and the given sources, as the image's build does.
+
+    pip writes a .pyc for every module it installs, so the image's servers start from bytecode.
+    uv does not by default, and with PYTHONDONTWRITEBYTECODE set (as on our machines) nothing
+    would ever write one: every timed start would compile its imports from source again.
+    """
+    for directory in (Path(sysconfig.get_path("purelib")), *sources):
+        if not compileall.compile_dir(directory, quiet=2, workers=0):
+            raise RuntimeError(f"some modules under {directory} do not compile")
 
 
 @dataclass(frozen=True)
