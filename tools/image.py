@@ -210,7 +210,7 @@ def running_container(config: ImageConfig, port: int) -> Iterator[ChildProcess]:
         runner.start_serving(
             f"http://127.0.0.1:{port}/readyz",
             timeout=READY_TIMEOUT_S,
-            ready=lambda response: response.status_code == 200,
+            status=200,
             poll=READY_POLL_S,
         )
         yield runner

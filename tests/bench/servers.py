@@ -62,7 +62,7 @@ def running(
         child.start_serving(
             f"http://127.0.0.1:{port}/readyz",
             timeout=READY_DEADLINE_SECONDS,
-            ready=lambda response: response.status_code == 200,
+            status=200,
             poll=READY_POLL_SECONDS,
         )
         yield Server(name, child, port, time.perf_counter() - started)

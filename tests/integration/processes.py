@@ -67,19 +67,20 @@ class ChildProcess:
         url: str,
         *,
         timeout: float,
-        ready: Callable[[httpx.Response], bool] = lambda _: True,
+        status: int | None = None,
         poll: float = POLL_SECONDS,
     ) -> None:
-        """Start, then poll url until ready(response) holds; fail at once if the child exits."""
+        """Start, then poll url until it answers (with status, if given); fail if the child dies."""
         self.start()
 
         def serving() -> bool:
             if self.exited():
                 raise RuntimeError(f"{self.argv[0]} exited at start:\n{self.log_tail()}")
             try:
-                return ready(httpx.get(url, timeout=2.0))
+                answer = httpx.get(url, timeout=2.0)
             except httpx.TransportError:
                 return False
+            return status is None or answer.status_code == status
 
         wait_until(serving, timeout=timeout, what=f"{url} served by {self.argv[0]}", poll=poll)
 

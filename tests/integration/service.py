@@ -33,9 +33,7 @@ class Service:
 
     def start(self) -> None:
         """Start it and wait for its first /readyz 200."""
-        self._child.start_serving(
-            f"{self.url}/readyz", timeout=READY_SECONDS, ready=lambda r: r.status_code == 200
-        )
+        self._child.start_serving(f"{self.url}/readyz", timeout=READY_SECONDS, status=200)
 
     def terminate(self) -> None:
         """SIGTERM, as ECS sends it; see wait() for how it ends."""
