@@ -1,9 +1,13 @@
 """The request and store histograms, read back through prometheus_client's own text parser."""
 
+import asyncio
+from datetime import date
+
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from hello_birthday.metrics import LATENCY_BUCKETS, Metrics
+from hello_birthday.metrics import LATENCY_BUCKETS, MeteredStore, Metrics
+from hello_birthday.store import StoreUnavailableError
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -53,3 +57,38 @@ def test_store_calls_have_a_histogram_per_operation() -> None:
     assert samples["store_call_duration_seconds_count", labels(operation="get")] == 2
     assert samples["store_call_duration_seconds_bucket", labels(operation="get", le="0.01")] == 1
     assert samples["store_call_duration_seconds_count", labels(operation="put")] == 1
+
+
+class ReadsFail:
+    """A store whose reads fail and whose writes succeed."""
+
+    async def get(self, username: str) -> date | None:
+        raise StoreUnavailableError("down")
+
+    async def put(self, username: str, born: date) -> None:
+        return None
+
+    async def check(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+
+def test_metered_store_times_every_call_and_counts_failures() -> None:
+    metrics = Metrics()
+    store = MeteredStore(ReadsFail(), metrics)
+    operations = ("get", "put", "check")
+    before = exposed(metrics)
+    # Every error series is there at 0 before any failure, so an alert's rate() has a series.
+    assert [before["store_errors_total", labels(operation=name)] for name in operations] == [0] * 3
+
+    with pytest.raises(StoreUnavailableError):
+        asyncio.run(store.get("Kim"))
+    asyncio.run(store.put("Kim", date(1990, 1, 31)))
+    after = exposed(metrics)
+
+    assert [after["store_errors_total", labels(operation=name)] for name in operations] == [1, 0, 0]
+    # The failed call is timed too.
+    assert after["store_call_duration_seconds_count", labels(operation="get")] == 1
+    assert after["store_call_duration_seconds_count", labels(operation="put")] == 1

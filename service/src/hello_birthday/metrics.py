@@ -2,8 +2,9 @@
 
 import time
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from datetime import date
+from typing import Final, TypeVar
 
 from prometheus_client import (
     CollectorRegistry,
@@ -21,6 +22,11 @@ from hello_birthday.store import Store, StoreUnavailableError
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 _BUCKET_LABELS = [*map(floatToGoString, LATENCY_BUCKETS), "+Inf"]
+# The store histogram's label sets, built once rather than on every call.
+_GET: Final = ("get",)
+_PUT: Final = ("put",)
+_CHECK: Final = ("check",)
+_Result = TypeVar("_Result")
 
 
 class _Series:
@@ -116,43 +122,31 @@ class MeteredStore:
     def __init__(self, store: Store, metrics: Metrics) -> None:
         self._store = store
         self._seconds = metrics.store_seconds
-        operations = ("get", "put", "check")
-        self._errors = {name: metrics.store_errors.labels(name) for name in operations}
+        # Every operation's error series exists from the start, at 0, so alerts see a rate.
+        self._errors = {
+            labels: metrics.store_errors.labels(*labels) for labels in (_GET, _PUT, _CHECK)
+        }
 
-    def _measured(self, operation: str) -> "_StoreCallTimer":
-        return _StoreCallTimer(self._seconds, operation, self._errors[operation])
+    async def _timed(self, operation: tuple[str], call: Awaitable[_Result]) -> _Result:
+        # A try/finally in one coroutine: a timer object or a context manager per call cost
+        # twice as much on every request's path.
+        start = time.perf_counter()
+        try:
+            return await call
+        except StoreUnavailableError:
+            self._errors[operation].inc()
+            raise
+        finally:
+            self._seconds.observe(operation, time.perf_counter() - start)
 
     async def get(self, username: str) -> date | None:
-        with self._measured("get"):
-            return await self._store.get(username)
+        return await self._timed(_GET, self._store.get(username))
 
     async def put(self, username: str, born: date) -> None:
-        with self._measured("put"):
-            await self._store.put(username, born)
+        await self._timed(_PUT, self._store.put(username, born))
 
     async def check(self) -> None:
-        with self._measured("check"):
-            await self._store.check()
+        await self._timed(_CHECK, self._store.check())
 
     async def close(self) -> None:
         await self._store.close()
-
-
-class _StoreCallTimer:
-    """Times one store call and counts it if it fails (a class: cheaper than a generator)."""
-
-    __slots__ = ("_errors", "_labels", "_seconds", "_start")
-
-    def __init__(self, seconds: LatencyHistogram, operation: str, errors: Counter) -> None:
-        self._seconds = seconds
-        self._labels = (operation,)
-        self._errors = errors
-        self._start = time.perf_counter()
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
-        self._seconds.observe(self._labels, time.perf_counter() - self._start)
-        if kind is not None and issubclass(kind, StoreUnavailableError):
-            self._errors.inc()
