@@ -1,8 +1,8 @@
 """`nox -s bench`: the service as real processes on loopback, measured beside a bare baseline.
 
-Every server is started (and its starts timed) before any load; the configurations then take
-turns, round after round, so that the load of other work on the machine falls on all of them
-alike and their ratios stay meaningful.
+Each round starts every server afresh (timing its start), then the configurations take turns,
+so that the load of other work on the machine falls on all of them alike and their ratios stay
+meaningful; the rounds' medians are reported.
 Run as `python -m tests.bench.harness --help` from the repository root.
 """
 
@@ -21,12 +21,16 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from tests.bench import dynamodb, profiling, report, wakeups
 from tests.bench.load import Measurement, median, run_wrk, wrk_path, wrk_version
 from tests.bench.seed import MAX_USERS, seed_users
 from tests.bench.servers import Server, compile_bytecode, peak_rss_mib, running, worker_pids
 from tests.integration.emulator import Emulator
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 ROOT = Path(__file__).resolve().parents[2]
 #: The server settings the service's CLI gives uvicorn, so the baseline differs only in the app.
@@ -68,7 +72,9 @@ DIRECT_DESCRIPTION = "boto3 GetItem direct to moto"
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="nox -s bench --", description=__doc__.split("\n")[0])
-    parser.add_argument("--runs", type=int, default=3, help="timed runs and starts per row")
+    parser.add_argument(
+        "--runs", type=int, default=5, help="rounds: fresh servers, one timed run and start per row"
+    )
     parser.add_argument("--duration", type=int, default=10, help="seconds per timed run")
     parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up per server")
     parser.add_argument("--users", type=int, default=1000, help="users seeded and requested")
@@ -116,43 +122,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 1 if args.check and not all(target.passed for target in found) else 0
 
 
+@dataclass(frozen=True)
+class Sample:
+    """One configuration in one round: its timed run, its start and its peak memory."""
+
+    measured: Measurement
+    ready_seconds: float | None = None
+    peak_rss_mib_per_worker: float | None = None
+
+
 def benchmark(args: argparse.Namespace) -> list[report.Row]:
-    """Start every server, seed and warm them, then time the configurations in turns."""
+    """Rounds of fresh servers, every configuration timed once per round, back to back."""
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
         emulator = stack.enter_context(dynamodb.emulator(workdir))
-        # Starts are timed several times too: one start is at the mercy of a moment's load.
-        ready_runs = {
-            config.name: [_time_start(config, workdir, emulator) for _ in range(args.runs - 1)]
-            for config in CONFIGS
-        }
-        servers = {
-            config.name: stack.enter_context(_start(config, workdir, emulator))
-            for config in CONFIGS
-        }
-        for config in CONFIGS:
-            if config.server != "baseline":
-                seed_users(servers[config.name].port, args.users)
-            _load(config, servers[config.name], args.users, args.warmup)
         direct = emulator.client()
-        dynamodb.time_get_item(direct, args.users, args.warmup)
-
-        runs: dict[str, list[Measurement]] = {config.name: [] for config in CONFIGS}
-        runs[report.GET_ITEM_DIRECT] = []
-        for round_number in range(1, args.runs + 1):
-            for config in CONFIGS:
-                measured = _load(config, servers[config.name], args.users, args.duration)
-                runs[config.name].append(measured)
-                _progress(f"run {round_number}/{args.runs} {config.name}: {measured}")
-            measured = dynamodb.time_get_item(direct, args.users, args.duration)
-            runs[report.GET_ITEM_DIRECT].append(measured)
-            _progress(f"run {round_number}/{args.runs} {report.GET_ITEM_DIRECT}: {measured}")
-
-        rows = [
-            _row(config, servers[config.name], runs[config.name], ready_runs[config.name])
-            for config in CONFIGS
+        rounds = [
+            _round(number, args, workdir, emulator, direct) for number in range(1, args.runs + 1)
         ]
-    direct_runs = runs[report.GET_ITEM_DIRECT]
+    rows = [_row(config, [samples[config.name] for samples in rounds]) for config in CONFIGS]
+    direct_runs = [samples[report.GET_ITEM_DIRECT].measured for samples in rounds]
     rows.append(
         report.Row(
             report.GET_ITEM_DIRECT, DIRECT_DESCRIPTION, 1, 1, median(direct_runs), direct_runs
@@ -161,9 +150,45 @@ def benchmark(args: argparse.Namespace) -> list[report.Row]:
     return rows
 
 
-def _time_start(config: Config, workdir: Path, emulator: Emulator) -> float:
-    with _start(config, workdir, emulator) as server:
-        return server.ready_seconds
+def _round(
+    number: int,
+    args: argparse.Namespace,
+    workdir: Path,
+    emulator: Emulator,
+    direct: "DynamoDBClient",
+) -> dict[str, Sample]:
+    """Start every server afresh, seed and warm it, then time each configuration in turn.
+
+    Fresh processes each round: on this VM one process of a program can run a tenth slower
+    than the next for as long as it lives, so rounds on the same servers would repeat one draw
+    instead of averaging several.
+    """
+    with ExitStack() as stack:
+        servers = {
+            config.name: stack.enter_context(_start(config, workdir, emulator))
+            for config in CONFIGS
+        }
+        for config in CONFIGS:
+            if config.server != "baseline":
+                seed_users(servers[config.name].port, args.users)
+            _load(config, servers[config.name], args.users, args.warmup)
+        dynamodb.time_get_item(direct, args.users, args.warmup)
+
+        measured: dict[str, Measurement] = {}
+        for config in CONFIGS:
+            measured[config.name] = _load(config, servers[config.name], args.users, args.duration)
+            _progress(f"run {number}/{args.runs} {config.name}: {measured[config.name]}")
+        beside = dynamodb.time_get_item(direct, args.users, args.duration)
+        _progress(f"run {number}/{args.runs} {report.GET_ITEM_DIRECT}: {beside}")
+        samples = {
+            name: Sample(
+                measured[name],
+                server.ready_seconds,
+                max(peak_rss_mib(pid) for pid in worker_pids(server)),
+            )
+            for name, server in servers.items()
+        }
+    return {**samples, report.GET_ITEM_DIRECT: Sample(beside)}
 
 
 @contextmanager
@@ -225,10 +250,11 @@ def _load(config: Config, server: Server, users: int, seconds: int) -> Measureme
     )
 
 
-def _row(
-    config: Config, server: Server, runs: list[Measurement], ready_runs: list[float]
-) -> report.Row:
-    ready_runs = [*ready_runs, server.ready_seconds]
+def _row(config: Config, samples: list[Sample]) -> report.Row:
+    """A configuration's row from its samples, one per round."""
+    runs = [sample.measured for sample in samples]
+    ready_runs = [sample.ready_seconds for sample in samples if sample.ready_seconds is not None]
+    peaks = [sample.peak_rss_mib_per_worker for sample in samples]
     return report.Row(
         config.name,
         config.description,
@@ -238,7 +264,7 @@ def _row(
         runs,
         ready_seconds=statistics.median(ready_runs),
         ready_runs=ready_runs,
-        peak_rss_mib_per_worker=max(peak_rss_mib(pid) for pid in worker_pids(server)),
+        peak_rss_mib_per_worker=max(peak for peak in peaks if peak is not None),
         uses_sqlite=config.server == "sqlite",
     )
 
