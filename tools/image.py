@@ -43,6 +43,16 @@ def buildah(*args: str) -> str:
     return done.stdout.strip()
 
 
+@contextmanager
+def working_container(image: str) -> Iterator[str]:
+    """A buildah working container of image, removed whatever happens."""
+    container = buildah("from", image)
+    try:
+        yield container
+    finally:
+        buildah("rm", container)
+
+
 def require_tools() -> None:
     missing = [tool for tool in ("buildah", "debootstrap") if shutil.which(tool) is None]
     if missing:
@@ -91,13 +101,12 @@ def import_base() -> None:
     archive = CACHE / "bookworm-rootfs.tar"
     with tarfile.open(archive, "w") as tar:
         tar.add(ROOTFS, arcname=".")
-    container = buildah("from", "scratch")
     try:
-        buildah("add", container, str(archive), "/")
-        buildah("config", "--env", f"PATH={DEBIAN_PATH}", "--cmd", "/bin/sh", container)
-        buildah("commit", container, BASE_IMAGE)
+        with working_container("scratch") as container:
+            buildah("add", container, str(archive), "/")
+            buildah("config", "--env", f"PATH={DEBIAN_PATH}", "--cmd", "/bin/sh", container)
+            buildah("commit", container, BASE_IMAGE)
     finally:
-        buildah("rm", container)
         archive.unlink()
 
 
@@ -144,13 +153,10 @@ UNCOMPILED_MODULES = (
 
 def uncompiled_modules() -> list[str]:
     """The image's Python modules that pip left without a .pyc (it compiles them by default)."""
-    container = buildah("from", IMAGE)
-    try:
+    with working_container(IMAGE) as container:
         found = buildah(
             "run", "--isolation", "chroot", container, "--", "python3", "-c", UNCOMPILED_MODULES
         )
-    finally:
-        buildah("rm", container)
     return found.splitlines()
 
 
@@ -200,28 +206,27 @@ def running_container(config: ImageConfig, port: int) -> Iterator[ChildProcess]:
     CONTAINER_LOG.parent.mkdir(parents=True, exist_ok=True)
     CONTAINER_LOG.unlink(missing_ok=True)
     print(f"container output: {CONTAINER_LOG}", flush=True)
-    container = buildah("from", IMAGE)
-    runner = ChildProcess(
-        ["buildah", "run", "--isolation", "chroot",
-         "--env", "HELLO_STORE=sqlite:////tmp/hello-birthday.db", container, "--", *command],
-        os.environ, CONTAINER_LOG,
-    )  # fmt: skip
-    try:
-        runner.start_serving(
-            f"http://127.0.0.1:{port}/readyz",
-            timeout=READY_TIMEOUT_S,
-            status=200,
-            poll=READY_POLL_S,
-        )
-        yield runner
-    finally:
-        if not runner.exited():
-            # A check failed before the graceful stop: kill everything below buildah run.
-            for pid in descendants(runner.pid):
-                with suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-            runner.stop()
-        buildah("rm", container)
+    with working_container(IMAGE) as container:
+        runner = ChildProcess(
+            ["buildah", "run", "--isolation", "chroot",
+             "--env", "HELLO_STORE=sqlite:////tmp/hello-birthday.db", container, "--", *command],
+            os.environ, CONTAINER_LOG,
+        )  # fmt: skip
+        try:
+            runner.start_serving(
+                f"http://127.0.0.1:{port}/readyz",
+                timeout=READY_TIMEOUT_S,
+                status=200,
+                poll=READY_POLL_S,
+            )
+            yield runner
+        finally:
+            if not runner.exited():
+                # A check failed before the graceful stop: kill everything below buildah run.
+                for pid in descendants(runner.pid):
+                    with suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
+                runner.stop()
 
 
 def stop_gracefully(runner: ChildProcess, pid: int) -> int:
