@@ -127,8 +127,8 @@ class Sample:
     """One configuration in one round: its timed run, its start and its peak memory."""
 
     measured: Measurement
-    ready_seconds: float | None = None
-    peak_rss_mib_per_worker: float | None = None
+    ready_seconds: float
+    peak_rss_mib_per_worker: float
 
 
 def benchmark(args: argparse.Namespace) -> list[report.Row]:
@@ -140,8 +140,8 @@ def benchmark(args: argparse.Namespace) -> list[report.Row]:
         rounds = [
             _round(number, args, workdir, emulator, direct) for number in range(1, args.runs + 1)
         ]
-    rows = [_row(config, [samples[config.name] for samples in rounds]) for config in CONFIGS]
-    direct_runs = [samples[report.GET_ITEM_DIRECT].measured for samples in rounds]
+    rows = [_row(config, [samples[config.name] for samples, _ in rounds]) for config in CONFIGS]
+    direct_runs = [beside for _, beside in rounds]
     rows.append(
         report.Row(
             report.GET_ITEM_DIRECT, DIRECT_DESCRIPTION, 1, 1, median(direct_runs), direct_runs
@@ -156,8 +156,10 @@ def _round(
     workdir: Path,
     emulator: Emulator,
     direct: "DynamoDBClient",
-) -> dict[str, Sample]:
+) -> tuple[dict[str, Sample], Measurement]:
     """Start every server afresh, seed and warm it, then time each configuration in turn.
+
+    Returns each configuration's sample and, timed after them, the direct GetItems.
 
     Fresh processes each round: on this VM one process of a program can run a tenth slower
     than the next for as long as it lives, so rounds on the same servers would repeat one draw
@@ -188,7 +190,7 @@ def _round(
             )
             for name, server in servers.items()
         }
-    return {**samples, report.GET_ITEM_DIRECT: Sample(beside)}
+    return samples, beside
 
 
 @contextmanager
@@ -253,8 +255,7 @@ def _load(config: Config, server: Server, users: int, seconds: int) -> Measureme
 def _row(config: Config, samples: list[Sample]) -> report.Row:
     """A configuration's row from its samples, one per round."""
     runs = [sample.measured for sample in samples]
-    ready_runs = [sample.ready_seconds for sample in samples if sample.ready_seconds is not None]
-    peaks = [sample.peak_rss_mib_per_worker for sample in samples]
+    ready_runs = [sample.ready_seconds for sample in samples]
     return report.Row(
         config.name,
         config.description,
@@ -264,7 +265,7 @@ def _row(config: Config, samples: list[Sample]) -> report.Row:
         runs,
         ready_seconds=statistics.median(ready_runs),
         ready_runs=ready_runs,
-        peak_rss_mib_per_worker=max(peak for peak in peaks if peak is not None),
+        peak_rss_mib_per_worker=max(sample.peak_rss_mib_per_worker for sample in samples),
         uses_sqlite=config.server == "sqlite",
     )
 

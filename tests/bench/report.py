@@ -95,12 +95,10 @@ def targets(rows: Sequence[Row]) -> list[Target]:
     ]
     for row in rows:
         if row.ready_seconds is not None and row.name != BASELINE:
-            found.append(
-                _at_most(row.name, "start to ready", row.ready_seconds, 1.0, " s", relation="<")
-            )
+            found.append(_under(row.name, "start to ready", row.ready_seconds, 1.0, " s"))
         if row.uses_sqlite and row.peak_rss_mib_per_worker is not None:
             rss = row.peak_rss_mib_per_worker
-            found.append(_at_most(row.name, "peak RSS per worker", rss, 80.0, " MiB", relation="<"))
+            found.append(_under(row.name, "peak RSS per worker", rss, 80.0, " MiB"))
     found.extend(
         Target(row.name, "no failed requests", str(row.median.errors), False)
         for row in rows
@@ -128,11 +126,8 @@ def _compared(
     return Target(row.name, goal, shown, passed)
 
 
-def _at_most(
-    row: str, what: str, value: float, limit: float, unit: str, *, relation: str = "<="
-) -> Target:
-    passed = value < limit if relation == "<" else value <= limit
-    return Target(row, f"{what} {relation} {limit:g}{unit}", f"{value:.2f}{unit}", passed)
+def _under(row: str, what: str, value: float, limit: float, unit: str) -> Target:
+    return Target(row, f"{what} < {limit:g}{unit}", f"{value:.2f}{unit}", value < limit)
 
 
 def table(rows: Sequence[Row], found: Sequence[Target]) -> str:
