@@ -1,11 +1,14 @@
-"""Store outage: the DynamoDB endpoint dies or hangs under a running service, then comes back.
+"""Store outage: the DynamoDB endpoint dies or hangs under a running service, then comes back;
+the SQLite database stays locked by another process.
 
 These tests always use a moto server of their own, even when a LocalStack is reachable: they must
 be able to stop and freeze it, and nobody else's data is at risk.
 """
 
+import sqlite3
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 import httpx
@@ -104,3 +107,47 @@ def test_outage_is_a_quick_503_and_heals_without_restart(
         assert days_in_greeting(client.get(user))[1] == 4
 
     on_one_utc_day(check)
+
+
+def test_locked_sqlite_database_is_a_quick_503_for_writes_only(
+    sqlite_store: dict[str, str], start_service: ServiceStarter, client: httpx.Client
+) -> None:
+    service = start_service(sqlite_store)
+    name = smoke_username()
+    user = f"{service.url}/hello/{name}"
+    assert client.put(user, json={"dateOfBirth": "2000-01-01"}).status_code == 204
+    writes = 3  # waiting on the lock one after another would take them past the deadline
+
+    # Another process (this test) holds SQLite's write lock, as a stuck tool or writer would.
+    path = sqlite_store["HELLO_STORE"].removeprefix("sqlite:///")
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        with ThreadPoolExecutor(writes) as pool:
+            puts = [
+                pool.submit(
+                    timed, client, client.build_request("PUT", user, json={"dateOfBirth": day})
+                )
+                for day in ("2001-02-03", "2002-03-04", "2003-04-05")
+            ]
+            # While the writes wait, the event loop serves everything that needs no write lock.
+            assert timed(client, client.build_request("GET", f"{service.url}/healthz")).is_success
+            assert timed(client, client.build_request("GET", f"{service.url}/readyz")).is_success
+            greeting = timed(client, client.build_request("GET", user))
+            assert greeting.status_code == 200, describe(greeting)
+            for put in puts:
+                assert_problem(put.result(), 503)
+                assert_retry_after(put.result())
+    finally:
+        holder.close()
+
+    reader = sqlite3.connect(path)
+    try:
+        (stored,) = reader.execute(
+            "SELECT date_of_birth FROM birthdays WHERE username = ?", (name,)
+        ).fetchone()
+    finally:
+        reader.close()
+    assert stored == "2000-01-01", "a refused write changed nothing"
+    response = client.put(user, json={"dateOfBirth": "2001-02-03"})
+    assert response.status_code == 204, "writes work again once the lock is gone"

@@ -1,14 +1,18 @@
 """The embedded store: one SQLite file in WAL mode, shared safely by several worker processes.
 
 Calls run on the event loop thread on purpose: a primary-key lookup or upsert on a local file
-takes microseconds, less than a hop to a worker thread would cost. The one slow step, the WAL
-checkpoint with its fsync, is taken off the loop: a background thread runs it every second.
+takes microseconds, less than a hop to a worker thread would cost. The slow steps stay off the
+loop: a background thread runs the WAL checkpoint (with its fsync) every second, and a database
+locked by another process is waited for with asyncio sleeps, not with SQLite's busy handler,
+which would sleep on the loop's thread and stall every other request.
 """
 
+import asyncio
 import contextlib
 import sqlite3
 import threading
 from datetime import date
+from typing import Any
 
 from hello_birthday.store.base import StoreUnavailableError
 
@@ -20,6 +24,11 @@ CREATE TABLE IF NOT EXISTS birthdays (
 """
 _SELECT = "SELECT date_of_birth FROM birthdays WHERE username = ?"
 CHECKPOINT_INTERVAL_SECONDS = 1.0
+#: Pauses between attempts on a locked database: short at first (another worker's commit takes
+#: microseconds), then longer, until the store timeout.
+FIRST_PAUSE_SECONDS = 0.001
+LONGEST_PAUSE_SECONDS = 0.05
+_LOCKED = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 _UPSERT = """
 INSERT INTO birthdays (username, date_of_birth) VALUES (?, ?)
 ON CONFLICT (username) DO UPDATE SET date_of_birth = excluded.date_of_birth
@@ -42,8 +51,11 @@ class SQLiteStore:
             # No checkpoint inside a commit: _checkpoint_periodically does them off the loop.
             self._db.execute("PRAGMA wal_autocheckpoint=0")
             self._db.execute(_SCHEMA)
+            # From here on a locked database fails at once, and _fetch_one waits without blocking.
+            self._db.execute("PRAGMA busy_timeout=0")
         except sqlite3.Error as error:
             raise StoreUnavailableError(f"cannot open SQLite database {path!r}: {error}") from error
+        self._timeout = timeout
         self._closing = threading.Event()
         self._checkpointer = threading.Thread(
             target=self._checkpoint_periodically,
@@ -63,24 +75,39 @@ class SQLiteStore:
         finally:
             db.close()
 
+    async def _fetch_one(self, statement: str, parameters: tuple[str, ...], action: str) -> Any:
+        """The statement's first row; a locked database is retried until the store timeout."""
+        deadline: float | None = None
+        pause = FIRST_PAUSE_SECONDS
+        while True:
+            try:
+                return self._db.execute(statement, parameters).fetchone()
+            except sqlite3.OperationalError as error:
+                # Extended codes (BUSY_SNAPSHOT, BUSY_RECOVERY...) carry the primary one in their
+                # low byte.
+                if error.sqlite_errorcode & 0xFF not in _LOCKED:
+                    raise StoreUnavailableError(f"SQLite {action} failed: {error}") from error
+                loop = asyncio.get_running_loop()
+                if deadline is None:
+                    deadline = loop.time() + self._timeout
+                if loop.time() + pause > deadline:
+                    raise StoreUnavailableError(
+                        f"SQLite {action} failed: still locked after {self._timeout:g} s"
+                    ) from error
+            except sqlite3.Error as error:
+                raise StoreUnavailableError(f"SQLite {action} failed: {error}") from error
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, LONGEST_PAUSE_SECONDS)
+
     async def get(self, username: str) -> date | None:
-        try:
-            row = self._db.execute(_SELECT, (username,)).fetchone()
-        except sqlite3.Error as error:
-            raise StoreUnavailableError(f"SQLite read failed: {error}") from error
+        row = await self._fetch_one(_SELECT, (username,), "read")
         return None if row is None else date.fromisoformat(row[0])
 
     async def put(self, username: str, born: date) -> None:
-        try:
-            self._db.execute(_UPSERT, (username, born.isoformat()))
-        except sqlite3.Error as error:
-            raise StoreUnavailableError(f"SQLite write failed: {error}") from error
+        await self._fetch_one(_UPSERT, (username, born.isoformat()), "write")
 
     async def check(self) -> None:
-        try:
-            self._db.execute("SELECT 1 FROM birthdays LIMIT 1").fetchall()
-        except sqlite3.Error as error:
-            raise StoreUnavailableError(f"SQLite check failed: {error}") from error
+        await self._fetch_one("SELECT 1 FROM birthdays LIMIT 1", (), "check")
 
     async def close(self) -> None:
         self._closing.set()
