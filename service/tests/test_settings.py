@@ -15,7 +15,8 @@ def test_defaults() -> None:
     assert settings.store_url == "sqlite:///hello-birthday.db"
     assert settings.timezone == ZoneInfo("UTC")
     assert settings.store_timeout == 1.0
-    assert settings.shutdown_timeout == 20.0
+    assert (settings.shutdown_timeout, settings.keepalive_timeout) == (20, 75)
+    assert settings.log_level == "info"
     assert settings.access_log is True
 
 
@@ -32,7 +33,7 @@ def test_values_from_the_environment() -> None:
     )
     assert settings.store_url == "dynamodb://birthdays"
     assert settings.timezone == ZoneInfo("Pacific/Kiritimati")
-    assert (settings.store_timeout, settings.shutdown_timeout) == (0.5, 10.0)
+    assert (settings.store_timeout, settings.shutdown_timeout) == (0.5, 10)
     assert settings.access_log is False
     assert settings.log_level == "warning"
 
@@ -45,7 +46,12 @@ def test_values_from_the_environment() -> None:
         ("HELLO_STORE_TIMEOUT", "soon"),
         ("HELLO_STORE_TIMEOUT", "0"),
         ("HELLO_SHUTDOWN_TIMEOUT", "-1"),
+        # uvicorn takes whole seconds: 0.5 must not quietly become 0 (no drain at all).
+        ("HELLO_SHUTDOWN_TIMEOUT", "0.5"),
+        ("HELLO_KEEPALIVE_TIMEOUT", "7.5"),
+        ("HELLO_KEEPALIVE_TIMEOUT", "3600"),
         ("HELLO_ACCESS_LOG", "maybe"),
+        ("HELLO_LOG_LEVEL", "verbose"),
     ],
 )
 def test_bad_values_are_refused_with_the_variable_named(name: str, value: str) -> None:

@@ -12,7 +12,7 @@ from .processes import ChildProcess, free_port
 
 READY_SECONDS: Final = 30.0
 #: Small, so the shutdown test waits seconds, not the default 20.
-SHUTDOWN_TIMEOUT: Final = 5.0
+SHUTDOWN_TIMEOUT: Final = 5
 
 
 class Service:

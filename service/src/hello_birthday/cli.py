@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> None:
         log_level=settings.log_level,
         server_header=False,
         proxy_headers=False,  # the client address is never used, so X-Forwarded-For is not read
-        timeout_graceful_shutdown=int(settings.shutdown_timeout),
+        timeout_graceful_shutdown=settings.shutdown_timeout,
         # Longer than the load balancer's idle timeout (60 s), so the balancer closes first.
-        timeout_keep_alive=int(settings.keepalive_timeout),
+        timeout_keep_alive=settings.keepalive_timeout,
     )

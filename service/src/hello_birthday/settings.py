@@ -3,11 +3,14 @@
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Final, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hello_birthday.store import parse_store_url
 
 DEFAULT_STORE = "sqlite:///hello-birthday.db"
+LOG_LEVELS: Final = ("critical", "error", "warning", "info", "debug")
+_Seconds = TypeVar("_Seconds", int, float)
 
 
 class SettingsError(ValueError):
@@ -19,8 +22,9 @@ class Settings:
     store_url: str = DEFAULT_STORE
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
     store_timeout: float = 1.0
-    shutdown_timeout: float = 20.0
-    keepalive_timeout: float = 75.0
+    # Whole seconds: uvicorn takes its server timeouts as integers.
+    shutdown_timeout: int = 20
+    keepalive_timeout: int = 75
     log_level: str = "info"
     access_log: bool = True
 
@@ -31,9 +35,9 @@ class Settings:
             store_url=_store_url(env.get("HELLO_STORE", DEFAULT_STORE)),
             timezone=_zone(env.get("HELLO_TIMEZONE", "UTC")),
             store_timeout=_seconds(env, "HELLO_STORE_TIMEOUT", 1.0),
-            shutdown_timeout=_seconds(env, "HELLO_SHUTDOWN_TIMEOUT", 20.0),
-            keepalive_timeout=_seconds(env, "HELLO_KEEPALIVE_TIMEOUT", 75.0),
-            log_level=env.get("HELLO_LOG_LEVEL", "info").lower(),
+            shutdown_timeout=_seconds(env, "HELLO_SHUTDOWN_TIMEOUT", 20),
+            keepalive_timeout=_seconds(env, "HELLO_KEEPALIVE_TIMEOUT", 75),
+            log_level=_log_level(env.get("HELLO_LOG_LEVEL", "info")),
             access_log=_flag(env, "HELLO_ACCESS_LOG", default=True),
         )
 
@@ -53,17 +57,26 @@ def _zone(name: str) -> ZoneInfo:
         raise SettingsError(f"HELLO_TIMEZONE={name!r} is not an IANA time zone") from None
 
 
-def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+def _seconds(env: Mapping[str, str], name: str, default: _Seconds) -> _Seconds:
+    """Seconds between 0 and an hour; whole seconds when the default is an int."""
     raw = env.get(name)
     if raw is None:
         return default
+    kind = type(default)
     try:
-        value = float(raw)
+        value = kind(raw)
     except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not a number of seconds") from None
+        unit = "a whole number of seconds" if kind is int else "a number of seconds"
+        raise SettingsError(f"{name}={raw!r} is not {unit}") from None
     if not 0 < value < 3600:
         raise SettingsError(f"{name}={raw!r} must be between 0 and 3600 seconds")
     return value
+
+
+def _log_level(raw: str) -> str:
+    if raw.lower() not in LOG_LEVELS:
+        raise SettingsError(f"HELLO_LOG_LEVEL={raw!r} must be one of {', '.join(LOG_LEVELS)}")
+    return raw.lower()
 
 
 def _flag(env: Mapping[str, str], name: str, *, default: bool) -> bool:
