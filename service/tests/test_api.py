@@ -165,8 +165,26 @@ def test_other_methods_are_405_with_allow(client: TestClient) -> None:
         assert response.headers["allow"] == "GET, HEAD, PUT"
 
 
+@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics", "/openapi.json"])
+def test_read_only_paths_are_405_with_the_same_allow_every_time(
+    client: TestClient, path: str
+) -> None:
+    for method in ("POST", "PUT", "DELETE"):
+        response = client.request(method, path)
+        assert_problem(response, 405)
+        assert response.headers["allow"] == "GET, HEAD"
+    assert client.head(path).status_code == 200
+
+
 def test_unknown_path_is_404_problem(client: TestClient) -> None:
     assert_problem(client.get("/nope"), 404)
+
+
+def test_trailing_slash_is_404_not_a_redirect(client: TestClient) -> None:
+    put = client.put("/hello/Ivy/", json={"dateOfBirth": "1990-11-29"}, follow_redirects=False)
+    assert_problem(put, 404)
+    assert "location" not in put.headers
+    assert_problem(client.get("/hello/Ivy", follow_redirects=False), 404)
 
 
 def test_health_readiness_and_openapi(client: TestClient) -> None:

@@ -73,6 +73,10 @@ class MethodDispatch:
         await response(scope, receive, send)
 
 
+def _read_only(handler: Handler) -> MethodDispatch:
+    return MethodDispatch(GET=handler, HEAD=handler)
+
+
 class Service:
     """The endpoints and what they share: the store (opened at startup), the clock, the settings."""
 
@@ -91,10 +95,10 @@ class Service:
                     GET=self.get_greeting, HEAD=self.get_greeting, PUT=self.put_date_of_birth
                 ),
             ),
-            Route("/healthz", self.healthz, methods=["GET"]),
-            Route("/readyz", self.readyz, methods=["GET"]),
-            Route("/openapi.json", self.openapi, methods=["GET"]),
-            Route("/metrics", self.render_metrics, methods=["GET"]),
+            Route("/healthz", _read_only(self.healthz)),
+            Route("/readyz", _read_only(self.readyz)),
+            Route("/openapi.json", _read_only(self.openapi)),
+            Route("/metrics", _read_only(self.render_metrics)),
         ]
 
     @property
@@ -217,6 +221,8 @@ def create_app(
         },
     )
     app.state.service = service  # only for tests and debugging: the endpoints are bound methods
+    # /hello/Alice/ is a 404 like any unknown path, not a redirect built from the Host header.
+    app.router.redirect_slashes = False
     # Outside Starlette's own error handling, so even a 500 carries a request id and is counted.
     access_log = AccessLog(log_stream) if settings.access_log else None
     return ObservabilityMiddleware(app, service.metrics, access_log)

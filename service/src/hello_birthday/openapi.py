@@ -8,28 +8,48 @@ from hello_birthday.problems import PROBLEM_JSON
 MAX_BODY_BYTES: Final = 4096
 
 
-def _problem(description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+#: On every response: the caller's X-Request-ID when it is safe to echo, else a generated one.
+_REQUEST_ID = {
+    "X-Request-ID": {
+        "description": (
+            "The request's id, also in its access log line: the caller's own X-Request-ID when "
+            "it is 1 to 128 characters of [A-Za-z0-9._:/+=-], else a new one."
+        ),
+        "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:/+=-]{1,128}$"},
+        "required": True,
+    }
+}
+
+
+def _response(
+    description: str, content: dict[str, Any] | None = None, headers: dict[str, Any] | None = None
+) -> dict[str, Any]:
     response: dict[str, Any] = {
         "description": description,
-        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        "headers": _REQUEST_ID | (headers or {}),
     }
-    if headers:
-        response["headers"] = headers
+    if content:
+        response["content"] = content
     return response
 
 
+def _problem(description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    content = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    return _response(description, content, headers)
+
+
 def _json(description: str, schema_name: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {
-            "application/json": {"schema": {"$ref": f"#/components/schemas/{schema_name}"}}
-        },
-    }
+    content = {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_name}"}}}
+    return _response(description, content)
 
 
 _RETRY_AFTER = {"Retry-After": {"schema": {"type": "string"}, "required": True}}
 _BAD_USERNAME = _problem("The username is not 1 to 64 letters.")
 _UNAVAILABLE = _problem("The store is unavailable; retry later.", _RETRY_AFTER)
+_NOT_ALLOWED = _problem(
+    "The method is not served on this path; Allow lists those that are.",
+    {"Allow": {"schema": {"type": "string"}, "required": True}},
+)
 _USERNAME = {
     "name": "username",
     "in": "path",
@@ -58,6 +78,7 @@ DOCUMENT: Final[dict[str, Any]] = {
                     "200": _json("The greeting.", "Greeting"),
                     "400": _BAD_USERNAME,
                     "404": _problem("No date of birth is stored for this user."),
+                    "405": _NOT_ALLOWED,
                     "503": _UNAVAILABLE,
                 },
             },
@@ -74,8 +95,9 @@ DOCUMENT: Final[dict[str, Any]] = {
                     },
                 },
                 "responses": {
-                    "204": {"description": "Saved (created or replaced)."},
+                    "204": _response("Saved (created or replaced)."),
                     "400": _problem("The username or the body is invalid."),
+                    "405": _NOT_ALLOWED,
                     "413": _problem(f"The body is larger than {MAX_BODY_BYTES} bytes."),
                     "503": _UNAVAILABLE,
                 },
@@ -85,7 +107,7 @@ DOCUMENT: Final[dict[str, Any]] = {
             "get": {
                 "operationId": "liveness",
                 "summary": "Liveness: the process answers (the store is not checked).",
-                "responses": {"200": _json("Alive.", "Status")},
+                "responses": {"200": _json("Alive.", "Status"), "405": _NOT_ALLOWED},
             }
         },
         "/readyz": {
@@ -94,6 +116,7 @@ DOCUMENT: Final[dict[str, Any]] = {
                 "summary": "Readiness: the store answers and the process is not shutting down.",
                 "responses": {
                     "200": _json("Ready.", "Status"),
+                    "405": _NOT_ALLOWED,
                     "503": _problem("Not ready: store unavailable or shutting down.", _RETRY_AFTER),
                 },
             }
@@ -103,10 +126,11 @@ DOCUMENT: Final[dict[str, Any]] = {
                 "operationId": "metrics",
                 "summary": "Prometheus metrics.",
                 "responses": {
-                    "200": {
-                        "description": "Prometheus text exposition format.",
-                        "content": {"text/plain": {"schema": {"type": "string"}}},
-                    }
+                    "200": _response(
+                        "Prometheus text exposition format.",
+                        {"text/plain": {"schema": {"type": "string"}}},
+                    ),
+                    "405": _NOT_ALLOWED,
                 },
             }
         },
@@ -115,10 +139,11 @@ DOCUMENT: Final[dict[str, Any]] = {
                 "operationId": "openapi",
                 "summary": "This document.",
                 "responses": {
-                    "200": {
-                        "description": "The OpenAPI document.",
-                        "content": {"application/json": {"schema": {"type": "object"}}},
-                    }
+                    "200": _response(
+                        "The OpenAPI document.",
+                        {"application/json": {"schema": {"type": "object"}}},
+                    ),
+                    "405": _NOT_ALLOWED,
                 },
             }
         },
