@@ -32,6 +32,7 @@ def build_compute(
         prefix,
         settings.edge,
         settings.delivery,
+        short_name=settings.short_name_prefix,
         vpc_id=network.vpc_id,
         public_subnet_ids=network.public_subnet_ids,
         opts=aws,
@@ -84,7 +85,7 @@ def build_compute(
         settings.scaling,
         cluster_name=service.cluster_name,
         service_name=service.service_name,
-        request_count_label=edge.request_count_label,
+        load_balancer=edge.load_balancer_arn_suffix,
         opts=aws,
     )
     pulumi.export("url", edge.url)

@@ -101,6 +101,13 @@ class StackSettings:
         return f"{self.project}-{self.environment}"
 
     @property
+    def short_name_prefix(self) -> str:
+        """The prefix with the project as its initials (`hb-staging`), for resources whose AWS
+        names are capped at 32 characters."""
+        initials = "".join(word[0] for word in self.project.split("-"))
+        return f"{initials}-{self.environment}"
+
+    @property
     def tags(self) -> dict[str, str]:
         return {"Project": self.project, "Environment": self.environment, "ManagedBy": "pulumi"}
 

@@ -37,7 +37,6 @@ class Edge(pulumi.ComponentResource):
     url: pulumi.Output[str]
     security_group_id: pulumi.Output[str]
     load_balancer_arn_suffix: pulumi.Output[str]
-    request_count_label: pulumi.Output[str]
     primary_target_group: aws.lb.TargetGroup
     alternate_target_group: aws.lb.TargetGroup | None
     production_rule: aws.lb.ListenerRule
@@ -49,12 +48,17 @@ class Edge(pulumi.ComponentResource):
         settings: EdgeSettings,
         delivery: DeliverySettings,
         *,
+        short_name: str,
         vpc_id: pulumi.Input[str],
         public_subnet_ids: Sequence[pulumi.Input[str]],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("hello-birthday:platform:Edge", name, None, opts)
         self._name = name
+        # pulumi-aws names a load balancer or target group <logical name>-<7 random characters>
+        # and AWS refuses more than 32: those logical names start with the short prefix. The
+        # random part stays, so a replaced target group can exist beside the old one.
+        self._short_name = short_name
         child = pulumi.ResourceOptions(parent=self)
 
         security_group = aws.ec2.SecurityGroup(
@@ -67,7 +71,7 @@ class Edge(pulumi.ComponentResource):
             self._ingress(security_group, delivery.test_listener_port, cidr, suffix=str(index))
 
         balancer = aws.lb.LoadBalancer(
-            f"{name}-alb",
+            f"{short_name}-alb",
             load_balancer_type="application",
             internal=False,
             subnets=list(public_subnet_ids),
@@ -135,11 +139,6 @@ class Edge(pulumi.ComponentResource):
         )
         self.security_group_id = security_group.id
         self.load_balancer_arn_suffix = balancer.arn_suffix
-        # The label names one target group: after a blue/green swap the requests metric follows
-        # the primary group only until the next `pulumi up` (see docs/deploy.md).
-        self.request_count_label = pulumi.Output.concat(
-            balancer.arn_suffix, "/", self.primary_target_group.arn_suffix
-        )
         self.register_outputs(
             {
                 "url": self.url,
@@ -174,7 +173,7 @@ class Edge(pulumi.ComponentResource):
         self, colour: str, vpc_id: pulumi.Input[str], delivery: DeliverySettings
     ) -> aws.lb.TargetGroup:
         return aws.lb.TargetGroup(
-            f"{self._name}-{colour}",
+            f"{self._short_name}-{colour}",
             vpc_id=vpc_id,
             target_type="ip",
             protocol="HTTP",

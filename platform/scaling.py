@@ -3,13 +3,42 @@
 import pulumi
 import pulumi_aws as aws
 from config import ScalingSettings
+from observability import ECS_NAMESPACE
 
 SCALE_IN_COOLDOWN_SECONDS = 300
 SCALE_OUT_COOLDOWN_SECONDS = 60
+TrackingConfiguration = aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgsDict
+MetricQuery = (
+    aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationMetricArgsDict
+)  # fmt: skip
+
+
+def _input(
+    query_id: str, namespace: str, metric_name: str, stat: str, **dimensions: pulumi.Input[str]
+) -> MetricQuery:
+    """One input of the policy's expression (not itself the tracked value)."""
+    return {
+        "id": query_id,
+        "metric_stat": {
+            "metric": {
+                "namespace": namespace,
+                "metric_name": metric_name,
+                "dimensions": [{"name": key, "value": value} for key, value in dimensions.items()],
+            },
+            "stat": stat,
+        },
+        # Application Auto Scaling returns every query unless told not to.
+        "return_data": False,
+    }
 
 
 class Scaling(pulumi.ComponentResource):
-    """Scales out fast and in slowly, on whichever of CPU or request rate asks for more tasks."""
+    """Scales out fast and in slowly, on whichever of CPU or request rate asks for more tasks.
+
+    Requests per task are the load balancer's requests over the running tasks, not
+    ALBRequestCountPerTarget: that names one target group, and ECS blue/green moves the live
+    tasks to the other group on a deployment. The load balancer counts both groups' requests.
+    """
 
     def __init__(
         self,
@@ -18,7 +47,7 @@ class Scaling(pulumi.ComponentResource):
         *,
         cluster_name: pulumi.Input[str],
         service_name: pulumi.Input[str],
-        request_count_label: pulumi.Input[str],
+        load_balancer: pulumi.Input[str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("hello-birthday:platform:Scaling", name, None, opts)
@@ -32,34 +61,52 @@ class Scaling(pulumi.ComponentResource):
             max_capacity=settings.max_tasks,
             opts=child,
         )
-        metrics = {
-            "cpu": (
-                aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs(
-                    predefined_metric_type="ECSServiceAverageCPUUtilization"
-                ),
-                settings.cpu_target_percent,
-            ),
-            "requests": (
-                aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs(
-                    predefined_metric_type="ALBRequestCountPerTarget",
-                    resource_label=request_count_label,
-                ),
-                settings.requests_per_target,
-            ),
+        requests = _input(
+            "requests", "AWS/ApplicationELB", "RequestCount", "Sum", LoadBalancer=load_balancer
+        )
+        tasks = _input(
+            "tasks",
+            ECS_NAMESPACE,
+            "RunningTaskCount",
+            "Average",
+            ClusterName=cluster_name,
+            ServiceName=service_name,
+        )
+        policies: dict[str, TrackingConfiguration] = {
+            "cpu": {
+                "predefined_metric_specification": {
+                    "predefined_metric_type": "ECSServiceAverageCPUUtilization"
+                },
+                "target_value": settings.cpu_target_percent,
+            },
+            "requests": {
+                "customized_metric_specification": {
+                    "metrics": [
+                        requests,
+                        tasks,
+                        {
+                            "id": "per_task",
+                            "expression": "requests / tasks",
+                            "label": "Requests per running task per minute",
+                            "return_data": True,
+                        },
+                    ]
+                },
+                "target_value": settings.requests_per_target,
+            },
         }
-        for metric_name, (metric, target_value) in metrics.items():
+        for metric_name, tracking in policies.items():
             aws.appautoscaling.Policy(
                 f"{name}-{metric_name}",
                 policy_type="TargetTrackingScaling",
                 service_namespace=target.service_namespace,
                 scalable_dimension=target.scalable_dimension,
                 resource_id=target.resource_id,
-                target_tracking_scaling_policy_configuration=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgs(
-                    predefined_metric_specification=metric,
-                    target_value=target_value,
-                    scale_in_cooldown=SCALE_IN_COOLDOWN_SECONDS,
-                    scale_out_cooldown=SCALE_OUT_COOLDOWN_SECONDS,
-                ),
+                target_tracking_scaling_policy_configuration={
+                    **tracking,
+                    "scale_in_cooldown": SCALE_IN_COOLDOWN_SECONDS,
+                    "scale_out_cooldown": SCALE_OUT_COOLDOWN_SECONDS,
+                },
                 opts=child,
             )
         self.register_outputs({"resource_id": target.resource_id})

@@ -23,6 +23,15 @@ HEALTH_CHECK = [
     "import urllib.request; "
     f"urllib.request.urlopen('http://127.0.0.1:{CONTAINER_PORT}/healthz', timeout=2)",
 ]
+# The provider's default ECS service timeout: what a deployment needs without a bake time
+# (start tasks, pass health checks, shift traffic, drain and stop the old tasks).
+DEPLOYMENT_MARGIN_MINUTES = 20
+
+
+def deployment_timeout(bake_time_minutes: int) -> str:
+    """How long `pulumi up` waits for the service: blue/green keeps the deployment open for the
+    bake time, and `wait_for_steady_state` waits for all of it."""
+    return f"{bake_time_minutes + DEPLOYMENT_MARGIN_MINUTES}m"
 
 
 @dataclass(frozen=True)
@@ -106,8 +115,11 @@ def container_definitions(settings: TaskSettings, runtime: Runtime) -> pulumi.Ou
 class Service(pulumi.ComponentResource):
     """Fargate tasks in private subnets, reachable only from the load balancer's security group.
 
-    Every deployment: circuit breaker with rollback, alarm-based rollback, 100% minimum healthy,
-    and `wait_for_steady_state`, so `pulumi up` fails when ECS rolled a deployment back.
+    Every deployment: alarm-based rollback, 100% minimum healthy, and `wait_for_steady_state`,
+    so `pulumi up` fails when ECS rolled a deployment back. The circuit breaker is set on every
+    service, but only rolling deployments (dev) count on it: the ECS API reference limits it to
+    rolling updates. Blue/green relies on the alarms, and green takes production traffic only
+    after it has scaled up.
     """
 
     cluster_name: pulumi.Output[str]
@@ -186,6 +198,10 @@ class Service(pulumi.ComponentResource):
             opts=child,
         )
 
+        # Every `pulumi up` sends blue as the production group and green as the alternate,
+        # whichever group ECS left live: deployments driven through Terraform's AWS provider,
+        # which Pulumi's wraps, do not alternate the groups as console deployments do
+        # (hashicorp/terraform-provider-aws#45678, open). Scaling and alarms count both groups.
         load_balancer = aws.ecs.ServiceLoadBalancerArgs(
             container_name=CONTAINER_NAME,
             container_port=CONTAINER_PORT,
@@ -229,6 +245,10 @@ class Service(pulumi.ComponentResource):
                 depends_on=list(traffic.dependencies),
                 # Autoscaling owns the running count after creation.
                 ignore_changes=["desiredCount"],
+                custom_timeouts=pulumi.CustomTimeouts(
+                    create=deployment_timeout(delivery.bake_time_minutes),
+                    update=deployment_timeout(delivery.bake_time_minutes),
+                ),
             ),
         )
 

@@ -1,12 +1,13 @@
-"""Fixtures of the platform tests; the policy pack's rules import as its entry point does."""
+"""Fixtures of the platform tests; the program's modules and the policy pack's rules import as
+their entry points do."""
 
 import sys
 from collections.abc import Callable
 
 import pytest
-from stack_builds import POLICY_PACK, StackBuild, build_stack
+from stack_builds import POLICY_PACK, PROGRAM, StackBuild, build_stack
 
-sys.path.insert(0, str(POLICY_PACK))
+sys.path[:0] = [str(PROGRAM), str(POLICY_PACK)]
 
 
 @pytest.fixture(scope="session")

@@ -43,6 +43,7 @@ class Registration:
     protect: bool
     retain_on_delete: bool
     ignore_changes: tuple[str, ...]
+    custom_timeouts: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -152,6 +153,11 @@ class RecordingMonitor(MockMonitor):
                     protect=request.protect,
                     retain_on_delete=request.retainOnDelete,
                     ignore_changes=tuple(request.ignoreChanges),
+                    custom_timeouts={
+                        operation: getattr(request.customTimeouts, operation)
+                        for operation in ("create", "update", "delete")
+                        if getattr(request.customTimeouts, operation)
+                    },
                 )
             )
         return response

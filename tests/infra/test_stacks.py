@@ -24,12 +24,22 @@ from stack_builds import (
 )
 
 from hello_birthday.store.schema import ATTRIBUTE_DEFINITIONS, PARTITION_KEY
+from service import deployment_timeout
 
 Build = Callable[[str], StackBuild]
 POLICY_CONFIG = {"dev": PROGRAM / "policy" / "policy-config.dev.json"}
 # docs/runbook.md, "Alarms": every one of them exists in every cloud stack.
 RUNBOOK_ALARMS = ("5xx-rate", "p99-latency", "unhealthy-hosts", "dynamodb-errors", "running-tasks")
 DEPLOYMENT_ALARMS = ("5xx-rate", "p99-latency")
+# Every stack file in environments/, including any added after STACKS was written.
+STACK_FILES = sorted(
+    path.name.removeprefix("Pulumi.").removesuffix(".yaml")
+    for path in (ROOT / "environments").glob("Pulumi.*.yaml")
+)
+# AWS caps load balancer and target group names at 32 characters; pulumi-aws auto-names them
+# <logical name>-<7 random characters>.
+LB_NAME_LIMIT = 32
+AUTONAME_SUFFIX = len("-abcdefg")
 
 
 def setting(stack: str, key: str) -> str:
@@ -242,7 +252,22 @@ def test_stack_outputs(built: Build, stack: str) -> None:
     if domain:
         assert outputs["url"] == f"https://{domain}"
     else:
-        assert outputs["url"] == f"http://{PROJECT}-{stack}-alb.eu-west-1.elb.amazonaws.com"
+        balancer = built(stack).one("aws:lb/loadBalancer:LoadBalancer")
+        assert outputs["url"] == f"http://{balancer.name}.eu-west-1.elb.amazonaws.com"
+
+
+@pytest.mark.parametrize("stack", STACK_FILES)
+def test_load_balancer_and_target_group_names_fit_aws_limit(built: Build, stack: str) -> None:
+    build = built(stack)
+    named_by_aws = [
+        *build.of_type("aws:lb/loadBalancer:LoadBalancer"),
+        *build.of_type("aws:lb/targetGroup:TargetGroup"),
+    ]
+    assert bool(named_by_aws) is config_value(stack, "compute")
+    for resource in named_by_aws:
+        name = resource.inputs.get("name")
+        length = len(name) if name else len(resource.name) + AUTONAME_SUFFIX
+        assert length <= LB_NAME_LIMIT, resource.urn
 
 
 @pytest.mark.parametrize("stack", COMPUTE_STACKS)
@@ -396,6 +421,20 @@ def test_every_deployment_is_guarded_and_fails_pulumi_up_on_rollback(
     assert "desiredCount" in service.ignore_changes  # autoscaling owns it
 
 
+@pytest.mark.parametrize(("bake_time_minutes", "timeout"), [(0, "20m"), (5, "25m"), (15, "35m")])
+def test_deployment_timeout_is_the_bake_time_plus_the_providers_default(
+    bake_time_minutes: int, timeout: str
+) -> None:
+    assert deployment_timeout(bake_time_minutes) == timeout
+
+
+@pytest.mark.parametrize("stack", COMPUTE_STACKS)
+def test_pulumi_up_waits_for_the_deployment_through_its_bake_time(built: Build, stack: str) -> None:
+    service = built(stack).one("aws:ecs/service:Service")
+    timeout = deployment_timeout(config_value(stack, "bakeTimeMinutes"))
+    assert service.custom_timeouts == {"create": timeout, "update": timeout}
+
+
 def test_prod_deploys_blue_green_with_bake_time_test_listener_and_alarm_rollback(
     built: Build,
 ) -> None:
@@ -434,13 +473,59 @@ def test_autoscaling_tracks_cpu_and_requests_within_environment_bounds(
     assert target["minCapacity"] == config_value(stack, "minTasks")
     assert target["maxCapacity"] == config_value(stack, "maxTasks")
     assert target["resourceId"] == f"service/{PROJECT}-{stack}/{PROJECT}"
-    metrics = {
-        p.inputs["targetTrackingScalingPolicyConfiguration"]["predefinedMetricSpecification"][
-            "predefinedMetricType"
-        ]
-        for p in build.of_type("aws:appautoscaling/policy:Policy")
+    policies = {
+        policy.name.rsplit("-", 1)[1]: policy.inputs["targetTrackingScalingPolicyConfiguration"]
+        for policy in build.of_type("aws:appautoscaling/policy:Policy")
     }
-    assert metrics == {"ECSServiceAverageCPUUtilization", "ALBRequestCountPerTarget"}
+    assert set(policies) == {"cpu", "requests"}
+    cpu = policies["cpu"]["predefinedMetricSpecification"]
+    assert cpu == {"predefinedMetricType": "ECSServiceAverageCPUUtilization"}
+    assert policies["cpu"]["targetValue"] == config_value(stack, "cpuTargetPercent")
+    assert policies["requests"]["targetValue"] == config_value(stack, "requestsPerTarget")
+
+
+@pytest.mark.parametrize("stack", COMPUTE_STACKS)
+def test_request_scaling_counts_the_whole_load_balancer_whichever_group_is_live(
+    built: Build, stack: str
+) -> None:
+    build = built(stack)
+    (requests,) = [
+        policy.inputs["targetTrackingScalingPolicyConfiguration"]
+        for policy in build.of_type("aws:appautoscaling/policy:Policy")
+        if policy.name.endswith("-requests")
+    ]
+    assert "predefinedMetricSpecification" not in requests  # ALBRequestCountPerTarget: one group
+    queries = {query["id"]: query for query in requests["customizedMetricSpecification"]["metrics"]}
+    (returned,) = [query for query in queries.values() if query.get("returnData")]
+    assert returned["expression"] == "requests / tasks"
+    metrics = {
+        query_id: query["metricStat"]
+        for query_id, query in queries.items()
+        if query is not returned
+    }
+    assert all(queries[query_id]["returnData"] is False for query_id in metrics)
+    balancer = mock_arn_suffix(build.one("aws:lb/loadBalancer:LoadBalancer"))
+    assert metrics == {
+        "requests": {
+            "metric": {
+                "namespace": "AWS/ApplicationELB",
+                "metricName": "RequestCount",
+                "dimensions": [{"name": "LoadBalancer", "value": balancer}],
+            },
+            "stat": "Sum",
+        },
+        "tasks": {
+            "metric": {
+                "namespace": "ECS/ContainerInsights",
+                "metricName": "RunningTaskCount",
+                "dimensions": [
+                    {"name": "ClusterName", "value": build.outputs["cluster_name"]},
+                    {"name": "ServiceName", "value": build.outputs["service_name"]},
+                ],
+            },
+            "stat": "Average",
+        },
+    }
 
 
 @pytest.mark.parametrize("stack", COMPUTE_STACKS)
