@@ -265,9 +265,11 @@ def test_body_over_the_limit_is_413(client: httpx.Client, known_user: str) -> No
 
 
 def test_chunked_body_over_the_limit_is_413(client: httpx.Client, known_user: str) -> None:
+    # About 5 KB: over the service's limit, under the 8 KB above which the WAF's managed Common
+    # rule set (staging, prod) answers 403 itself (SizeRestrictions_BODY).
     def chunks() -> Iterator[bytes]:  # no Content-Length: the server must count as it reads
         yield b'{"dateOfBirth": "2000-01-01"'
-        for _ in range(8):
+        for _ in range(5):
             yield b" " * 1024
         yield b"}"
 
