@@ -48,7 +48,7 @@ def draw(output: Path) -> None:
                 blue = Fargate("blue revision\n(tasks in each AZ)")
                 green = Fargate("green revision\n(during a deploy)")
                 service = ElasticContainerServiceService(
-                    "service: autoscaling,\ncircuit breaker,\nalarm rollback"
+                    "service: autoscaling,\nalarm rollback,\ncircuit breaker (rolling)"
                 )
             dynamodb_endpoint = Endpoint("DynamoDB\ngateway endpoint")
 
