@@ -19,6 +19,9 @@ NOT_FOUND = aws.lb.ListenerDefaultActionArgs(
     ),
 )
 
+#: Served by the container for scrapers inside the VPC, never to the internet.
+INTERNAL_PATHS = ("/metrics",)
+
 
 def _visibility(metric_name: str) -> aws.wafv2.WebAclVisibilityConfigArgs:
     return aws.wafv2.WebAclVisibilityConfigArgs(
@@ -114,6 +117,7 @@ class Edge(pulumi.ComponentResource):
             )
             self._alias(settings, balancer)
         self.production_rule = self._forward_rule("production", serving, delivery.blue_green)
+        self._internal_paths_rule(serving)
 
         self.test_rule = None
         if delivery.blue_green:
@@ -224,6 +228,30 @@ class Edge(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(
                 parent=self, ignore_changes=["actions"] if blue_green else None
             ),
+        )
+
+    def _internal_paths_rule(self, listener: aws.lb.Listener) -> None:
+        """A 404 for INTERNAL_PATHS, before the forwarding rule: AWS tries low numbers first."""
+        aws.lb.ListenerRule(
+            f"{self._name}-internal",
+            listener_arn=listener.arn,
+            priority=10,
+            conditions=[
+                aws.lb.ListenerRuleConditionArgs(
+                    path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(
+                        values=list(INTERNAL_PATHS)
+                    )
+                )
+            ],
+            actions=[
+                aws.lb.ListenerRuleActionArgs(
+                    type="fixed-response",
+                    fixed_response=aws.lb.ListenerRuleActionFixedResponseArgs(
+                        content_type="text/plain", status_code="404", message_body="not found"
+                    ),
+                )
+            ],
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
     def _certificate(self, settings: EdgeSettings) -> pulumi.Output[str]:

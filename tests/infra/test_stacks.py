@@ -40,6 +40,7 @@ STACK_FILES = sorted(
 # <logical name>-<7 random characters>.
 LB_NAME_LIMIT = 32
 AUTONAME_SUFFIX = len("-abcdefg")
+LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
 
 
 def setting(stack: str, key: str) -> str:
@@ -446,14 +447,26 @@ def test_prod_deploys_blue_green_with_bake_time_test_listener_and_alarm_rollback
     advanced = load_balancer["advancedConfiguration"]
     groups = {mock_arn(build, g): g for g in build.of_type("aws:lb/targetGroup:TargetGroup")}
     assert {load_balancer["targetGroupArn"], advanced["alternateTargetGroupArn"]} == set(groups)
-    rules = {r.name.rsplit("-", 1)[1]: r for r in build.of_type("aws:lb/listenerRule:ListenerRule")}
+    rules = {r.name.rsplit("-", 1)[1]: r for r in build.of_type(LISTENER_RULE)}
     assert advanced["productionListenerRule"] == mock_arn(build, rules["production"])
     assert advanced["testListenerRule"] == mock_arn(build, rules["test"])
     assert advanced["roleArn"] == mock_arn(
         build, named(build, "aws:iam/role:Role", "-ecs-load-balancers")
     )
-    for rule in rules.values():
-        assert "actions" in rule.ignore_changes  # ECS moves the weights
+    for purpose in ("production", "test"):
+        assert "actions" in rules[purpose].ignore_changes  # ECS moves the weights
+
+
+@pytest.mark.parametrize("stack", COMPUTE_STACKS)
+def test_metrics_are_not_served_to_the_internet(built: Build, stack: str) -> None:
+    build = built(stack)
+    rules = {r.name.rsplit("-", 1)[1]: r.inputs for r in build.of_type(LISTENER_RULE)}
+    internal, production = rules["internal"], rules["production"]
+    assert internal["listenerArn"] == production["listenerArn"]
+    assert int(internal["priority"]) < int(production["priority"])  # AWS tries it first
+    assert internal["conditions"] == [{"pathPattern": {"values": ["/metrics"]}}]
+    (action,) = internal["actions"]
+    assert (action["type"], action["fixedResponse"]["statusCode"]) == ("fixed-response", "404")
 
 
 def test_dev_rolls_without_a_second_target_group(built: Build) -> None:

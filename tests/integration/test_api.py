@@ -11,7 +11,6 @@ from datetime import date, timedelta
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from .contract import (
     SMOKE_PREFIX,
@@ -316,20 +315,3 @@ def test_openapi_document_is_openapi_3_1_json(client: httpx.Client) -> None:
     assert str(document.get("openapi", "")).startswith("3.1."), describe(response)
     operations = document["paths"]["/hello/{username}"]
     assert {"get", "put"} <= set(operations), sorted(operations)
-
-
-def test_metrics_are_prometheus_text_without_usernames(client: httpx.Client) -> None:
-    name = smoke_username()
-    on_one_utc_day(lambda today: assert_no_content(put_birthday(client, name, born(2, today))))
-    assert client.get(f"/hello/{name}").status_code == 200
-    unknown = smoke_username()
-    assert client.get(f"/hello/{unknown}").status_code == 404
-    response = client.get("/metrics")
-    assert response.status_code == 200, describe(response)
-    assert media_type(response) == "text/plain", describe(response)
-    assert name not in response.text
-    assert unknown not in response.text
-    families = list(text_string_to_metric_families(response.text))
-    labels = {value for f in families for s in f.samples for value in s.labels.values()}
-    assert "/hello/{username}" in labels, "requests are labelled by route template"
-    assert any(family.type == "histogram" for family in families), "a latency histogram"
