@@ -51,8 +51,9 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
 
 
 @pytest.fixture
-def dynamodb_store(emulator: Emulator) -> dict[str, str]:
-    return emulator.store_env(emulator.create_table())
+def dynamodb_store(emulator: Emulator) -> Iterator[dict[str, str]]:
+    with emulator.table() as table:
+        yield emulator.store_env(table)
 
 
 @pytest.fixture
@@ -90,12 +91,13 @@ def start_service(tmp_path: Path) -> Iterator[ServiceStarter]:
 def own_service_url(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One service process for the session, on a fresh table of the emulator."""
     log_path = tmp_path_factory.mktemp("service") / "service.log"
-    service = Service(emulator.store_env(emulator.create_table()), log_path)
-    try:
-        service.start()
-        yield service.url
-    finally:
-        service.stop()
+    with emulator.table() as table:
+        service = Service(emulator.store_env(table), log_path)
+        try:
+            service.start()
+            yield service.url
+        finally:
+            service.stop()
 
 
 @pytest.fixture(scope="session")

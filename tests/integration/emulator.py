@@ -5,7 +5,8 @@ import os
 import signal
 import sys
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, cast
@@ -54,6 +55,15 @@ class Emulator:
             TableName=table, WaiterConfig={"Delay": 1, "MaxAttempts": 30}
         )
         return table
+
+    @contextmanager
+    def table(self) -> Iterator[str]:
+        """A new empty table, deleted afterwards: a developer's LocalStack keeps no test tables."""
+        name = self.create_table()
+        try:
+            yield name
+        finally:
+            self.client().delete_table(TableName=name)
 
     def store_env(
         self, table: str, *, store_timeout: float | None = EMULATOR_STORE_TIMEOUT
