@@ -1,11 +1,14 @@
 """`nox -s image`: build service/Dockerfile with buildah and smoke-test the container.
 
 No Docker engine or registry is needed: the base image is made from Debian packages with
-debootstrap (cached in .image-build/) and passed in as the Dockerfile's BASE_IMAGE. The container
-runs with `buildah run --isolation chroot`, which shares this machine's network namespace, so
-the service listens on 127.0.0.1. Then: wait for /readyz, run the smoke command with the
-service's URL, check the service process is not root, stop it with SIGTERM (a graceful shutdown
-must exit 0) and print the image's size.
+debootstrap (cached in .image-build/) and passed in as the Dockerfile's BASE_IMAGE; like the
+official python images it has no bytecode. Every module of the venv and of the standard library
+must have valid bytecode in the image. The container runs with `buildah run --isolation chroot`,
+which shares this machine's network namespace, so the service listens on 127.0.0.1; as on ECS its
+root filesystem is read-only with a tmpfs on /tmp, and it keeps the default store (SQLite in its
+working directory, the /data volume). Then: wait for /readyz, run the smoke command with the
+service's URL, check the service process is not root and its root filesystem is read-only, stop
+it with SIGTERM (a graceful shutdown must exit 0) and print the image's size.
 """
 
 import argparse
@@ -26,7 +29,8 @@ from tests.integration.processes import ChildProcess, free_port
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".image-build"
 ROOTFS = CACHE / "bookworm-rootfs"
-BASE_IMAGE = "localhost/hello-birthday-base:bookworm"
+# "-nopyc": bases cached before the base lost its bytecode are not reused.
+BASE_IMAGE = "localhost/hello-birthday-base:bookworm-nopyc"
 IMAGE = "localhost/hello-birthday:local"
 CONTAINER_LOG = CACHE / "container.log"
 DEBIAN_PACKAGES = "python3,python3-venv,ca-certificates"
@@ -93,6 +97,12 @@ def make_rootfs() -> None:
     done_marker.touch()
 
 
+def without_bytecode(member: tarfile.TarInfo) -> tarfile.TarInfo | None:
+    """Leave out every .pyc, as the official python images delete theirs (Debian ships them):
+    the local build must show whether the Dockerfile compiles the standard library itself."""
+    return None if member.name.endswith(".pyc") else member
+
+
 def import_base() -> None:
     """Turn the rootfs into the local base image (once; delete .image-build/ to redo it)."""
     if image_exists(BASE_IMAGE):
@@ -100,7 +110,7 @@ def import_base() -> None:
     make_rootfs()
     archive = CACHE / "bookworm-rootfs.tar"
     with tarfile.open(archive, "w") as tar:
-        tar.add(ROOTFS, arcname=".")
+        tar.add(ROOTFS, arcname=".", filter=without_bytecode)
     try:
         with working_container("scratch") as container:
             buildah("add", container, str(archive), "/")
@@ -141,18 +151,34 @@ def inspect_image() -> ImageConfig:
     return ImageConfig(config.get("User", ""), config["Entrypoint"], size)
 
 
-#: Prints the venv's modules that have no bytecode: with a read-only root filesystem and
-#: PYTHONDONTWRITEBYTECODE, each of them would be compiled again on every start.
-UNCOMPILED_MODULES = (
-    "import importlib.util, pathlib, sys\n"
-    "for module in pathlib.Path(sys.prefix).rglob('*.py'):\n"
-    "    if not pathlib.Path(importlib.util.cache_from_source(str(module))).exists():\n"
-    "        print(module)\n"
-)
+#: Prints the modules of the venv and of the standard library without valid bytecode: with a
+#: read-only root filesystem and PYTHONDONTWRITEBYTECODE, each would be compiled again at every
+#: start. importlib's own loader decides (a missing or stale .pyc); it calls source_to_code only
+#: to compile. The base's site-packages are skipped: the venv does not see them.
+UNCOMPILED_MODULES = """\
+import importlib.machinery, pathlib, sys, sysconfig
+
+class Compiles(Exception):
+    pass
+
+class Probe(importlib.machinery.SourceFileLoader):
+    def source_to_code(self, *args, **kwargs):
+        raise Compiles
+
+stdlib = pathlib.Path(sysconfig.get_path('stdlib'))
+for root in (pathlib.Path(sys.prefix), stdlib):
+    for module in root.rglob('*.py'):
+        if root == stdlib and 'site-packages' in module.parts:
+            continue
+        try:
+            Probe('probe', str(module)).get_code('probe')
+        except Compiles:
+            print(module)
+"""
 
 
 def uncompiled_modules() -> list[str]:
-    """The image's Python modules that pip left without a .pyc (it compiles them by default)."""
+    """The image's Python modules that would be compiled at every start (none, when it is right)."""
     with working_container(IMAGE) as container:
         found = buildah(
             "run", "--isolation", "chroot", container, "--", "python3", "-c", UNCOMPILED_MODULES
@@ -178,6 +204,13 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+def root_mount_options(pid: int) -> list[str]:
+    """The mount options of a process's root filesystem, as the process sees it."""
+    # mountinfo fields: id, parent, major:minor, root, mount point, options, ...
+    mounts = [line.split() for line in Path(f"/proc/{pid}/mountinfo").read_text().splitlines()]
+    return [fields[5] for fields in mounts if fields[4] == "/"][-1].split(",")
+
+
 def service_pid(runner: ChildProcess, program: str) -> int:
     """The service's own process: below buildah-chroot-runtime and buildah-chroot-exec."""
     for pid in descendants(runner.pid):
@@ -199,17 +232,29 @@ def process_uids(pid: int) -> list[int]:
     raise RuntimeError(f"no Uid line for process {pid}")
 
 
+#: `sh -c` script run by unshare in a mount namespace of its own: the container's root
+#: filesystem ($0) becomes read-only before buildah runs ("$@"), which has no --read-only. The
+#: tmpfs on /tmp is the ECS task's scratch volume (platform/service.py); the one on /run is for
+#: buildah, which creates and deletes its /run/.containerenv there (and crashes when it cannot).
+READ_ONLY_ROOT = (
+    'mount -o bind,ro "$0" "$0" && mount -t tmpfs -o mode=755 tmpfs "$0/run"'
+    ' && mount -t tmpfs -o mode=1777 tmpfs "$0/tmp" && exec "$@"'
+)
+
+
 @contextmanager
 def running_container(config: ImageConfig, port: int) -> Iterator[ChildProcess]:
-    """The image's entrypoint, ready on 127.0.0.1:port, with SQLite in the container's /tmp."""
+    """The image's entrypoint, ready on 127.0.0.1:port, on a read-only root filesystem as on
+    ECS, with the default store (SQLite in the working directory, the image's /data volume)."""
     command = [*config.entrypoint, "--host", "127.0.0.1", "--port", str(port)]
     CONTAINER_LOG.parent.mkdir(parents=True, exist_ok=True)
     CONTAINER_LOG.unlink(missing_ok=True)
     print(f"container output: {CONTAINER_LOG}", flush=True)
     with working_container(IMAGE) as container:
+        rootfs = buildah("mount", container)  # unmounted by `buildah rm`
         runner = ChildProcess(
-            ["buildah", "run", "--isolation", "chroot",
-             "--env", "HELLO_STORE=sqlite:////tmp/hello-birthday.db", container, "--", *command],
+            ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", READ_ONLY_ROOT,
+             rootfs, "buildah", "run", "--isolation", "chroot", container, "--", *command],
             os.environ, CONTAINER_LOG,
         )  # fmt: skip
         try:
@@ -246,6 +291,10 @@ def smoke_test(config: ImageConfig, smoke: list[str]) -> list[str]:
         print(f"service process {pid} UIDs (real, effective, saved, fs): {uids}")
         if 0 in uids:
             failures.append(f"the service runs as root: {uids}")
+        root_options = root_mount_options(pid)
+        print(f"service root filesystem options: {','.join(root_options)}")
+        if "ro" not in root_options:
+            failures.append("the service's root filesystem is writable")
         command = [part.replace("{url}", url) for part in smoke]
         print("smoke:", " ".join(command), flush=True)
         if subprocess.run(command, cwd=ROOT, check=False).returncode != 0:
