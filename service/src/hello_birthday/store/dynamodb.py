@@ -31,10 +31,11 @@ class DynamoDBStore:
     def __init__(self, table: str, timeout: float) -> None:
         self._table = table
         # Standard retry mode with one retry: a blip is absorbed, an outage surfaces fast.
+        # total_max_attempts counts the first try; botocore's max_attempts would count retries.
         config = Config(
             connect_timeout=timeout,
             read_timeout=timeout,
-            retries={"mode": "standard", "max_attempts": 2},
+            retries={"mode": "standard", "total_max_attempts": 2},
             max_pool_connections=THREADS,
         )
         # botocore reads AWS_DEFAULT_REGION but not AWS_REGION, the variable most AWS runtimes set.
