@@ -3,10 +3,14 @@
 import json
 from collections.abc import Callable
 from datetime import date
+from urllib.parse import unquote
 
 import pytest
 from httpx2 import Response
 from starlette.testclient import TestClient
+from starlette.types import Message, Receive
+
+from hello_birthday.openapi import MAX_BODY_BYTES
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -103,6 +107,9 @@ def test_invalid_username_is_400_on_get_and_put_and_stores_nothing(
     assert_problem(client.get(f"/hello/{name}"), 400)
     assert_problem(client.put(f"/hello/{name}", json={"dateOfBirth": "2000-01-01"}), 400)
     assert_problem(client.get(f"/hello/{name}"), 400)
+    service = client.app.app.state.service  # type: ignore[attr-defined]
+    assert client.portal is not None
+    assert client.portal.call(service.store.get, unquote(name)) is None
 
 
 BAD_BODIES: list[bytes] = [
@@ -156,6 +163,62 @@ def test_oversized_body_is_413_declared_or_streamed(client: TestClient) -> None:
 
     assert_problem(client.put("/hello/Gina", content=chunks()), 413)  # type: ignore[arg-type]
     assert_problem(client.get("/hello/Gina"), 404)
+
+
+def put_as_a_server_would(client: TestClient, name: str, receive: Receive) -> list[Message]:
+    """PUT /hello/<name> through the app with this receive(): bodies TestClient cannot send."""
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    path = f"/hello/{name}"
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "PUT",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"testserver")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+    assert client.portal is not None  # the app runs, lifespan and all, in the client's portal
+    client.portal.call(client.app, scope, receive, send)
+    return sent
+
+
+def test_a_client_gone_mid_body_is_a_400_that_stores_nothing(client: TestClient) -> None:
+    messages: list[Message] = [
+        {"type": "http.request", "body": b'{"dateOfBirth": "19', "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    incoming = iter(messages)
+
+    async def receive() -> Message:
+        return next(incoming)
+
+    sent = put_as_a_server_would(client, "Ivan", receive)
+    assert sent[0]["status"] == 400  # the client's doing: neither a 500 nor a traceback
+    assert_problem(client.get("/hello/Ivan"), 404)
+
+
+def test_an_oversized_stream_is_refused_without_being_read_whole(client: TestClient) -> None:
+    chunk, chunks = b" " * 1024, 1024  # 1 MiB of JSON whitespace, offered 1 KiB at a time
+    read = 0
+
+    async def receive() -> Message:
+        nonlocal read
+        read += 1
+        return {"type": "http.request", "body": chunk, "more_body": read < chunks}
+
+    sent = put_as_a_server_would(client, "Judy", receive)
+    assert sent[0]["status"] == 413
+    assert read * len(chunk) <= MAX_BODY_BYTES + len(chunk), f"read {read} KiB of 1,024"
 
 
 def test_other_methods_are_405_with_allow(client: TestClient) -> None:
