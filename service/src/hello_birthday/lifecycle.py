@@ -30,5 +30,9 @@ class ShutdownSignal:
                 self.set()
                 if callable(previous):
                     previous(received, frame)
+                elif previous == signal.SIG_DFL:
+                    # No server handler to chain to: stop the way the default would.
+                    signal.signal(received, signal.SIG_DFL)
+                    signal.raise_signal(received)
 
             signal.signal(signum, handler)
