@@ -60,7 +60,16 @@ def test_bad_values_are_refused_with_the_variable_named(name: str, value: str) -
 
 
 @pytest.mark.parametrize(
-    "url", ["postgres://db", "sqlite://relative.db", "sqlite:///", "dynamodb://", "birthdays"]
+    "url",
+    [
+        "postgres://db",
+        "sqlite://relative.db",
+        "sqlite:///",
+        "dynamodb://",
+        "dynamodb://ab",
+        "dynamodb://bad table!",
+        "birthdays",
+    ],
 )
 def test_unknown_store_urls_are_refused(url: str) -> None:
     with pytest.raises(SettingsError, match="HELLO_STORE"):

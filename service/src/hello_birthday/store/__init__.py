@@ -1,6 +1,7 @@
 """Where dates of birth live: one small interface, chosen at start by the HELLO_STORE URL."""
 
-from typing import Literal
+import re
+from typing import Final, Literal
 
 from hello_birthday.store.base import Store, StoreUnavailableError
 from hello_birthday.store.sqlite import SQLiteStore
@@ -8,6 +9,8 @@ from hello_birthday.store.sqlite import SQLiteStore
 __all__ = ["Store", "StoreUnavailableError", "open_store", "parse_store_url"]
 
 StoreKind = Literal["sqlite", "dynamodb"]
+#: DynamoDB's own rule for table names: a bad one is refused at start, not on every call.
+_TABLE_NAME: Final = re.compile(r"[A-Za-z0-9_.-]{3,255}")
 
 
 def parse_store_url(url: str) -> tuple[StoreKind, str]:
@@ -15,10 +18,11 @@ def parse_store_url(url: str) -> tuple[StoreKind, str]:
     scheme, separator, location = url.partition("://")
     if scheme == "sqlite" and separator and location.startswith("/") and len(location) > 1:
         return "sqlite", location[1:]
-    if scheme == "dynamodb" and separator and location:
+    if scheme == "dynamodb" and separator and _TABLE_NAME.fullmatch(location):
         return "dynamodb", location
     raise ValueError(
-        f"HELLO_STORE={url!r} is not sqlite:///path/to/file.db or dynamodb://TABLE_NAME"
+        f"HELLO_STORE={url!r} is not sqlite:///path/to/file.db or dynamodb://TABLE_NAME "
+        "(3 to 255 of A-Z, a-z, 0-9, _, . and -)"
     )
 
 

@@ -51,7 +51,7 @@ class SQLiteStore:
             # No checkpoint inside a commit: _checkpoint_periodically does them off the loop.
             self._db.execute("PRAGMA wal_autocheckpoint=0")
             self._db.execute(_SCHEMA)
-            # From here on a locked database fails at once, and _fetch_one waits without blocking.
+            # From here on a locked database fails at once, and _execute waits without blocking.
             self._db.execute("PRAGMA busy_timeout=0")
         except sqlite3.Error as error:
             raise StoreUnavailableError(f"cannot open SQLite database {path!r}: {error}") from error
@@ -75,8 +75,9 @@ class SQLiteStore:
         finally:
             db.close()
 
-    async def _fetch_one(self, statement: str, parameters: tuple[str, ...], action: str) -> Any:
-        """The statement's first row; a locked database is retried until the store timeout."""
+    async def _execute(self, statement: str, parameters: tuple[str, ...], action: str) -> Any:
+        """Run one statement, its first row back; a locked database is retried until the store
+        timeout."""
         deadline: float | None = None
         pause = FIRST_PAUSE_SECONDS
         while True:
@@ -84,8 +85,8 @@ class SQLiteStore:
                 return self._db.execute(statement, parameters).fetchone()
             except sqlite3.OperationalError as error:
                 # Extended codes (BUSY_SNAPSHOT, BUSY_RECOVERY...) carry the primary one in their
-                # low byte.
-                if error.sqlite_errorcode & 0xFF not in _LOCKED:
+                # low byte; errors of the sqlite3 module itself (a bad stored value) have none.
+                if getattr(error, "sqlite_errorcode", 0) & 0xFF not in _LOCKED:
                     raise StoreUnavailableError(f"SQLite {action} failed: {error}") from error
                 loop = asyncio.get_running_loop()
                 if deadline is None:
@@ -100,14 +101,14 @@ class SQLiteStore:
             pause = min(pause * 2, LONGEST_PAUSE_SECONDS)
 
     async def get(self, username: str) -> date | None:
-        row = await self._fetch_one(_SELECT, (username,), "read")
+        row = await self._execute(_SELECT, (username,), "read")
         return None if row is None else date.fromisoformat(row[0])
 
     async def put(self, username: str, born: date) -> None:
-        await self._fetch_one(_UPSERT, (username, born.isoformat()), "write")
+        await self._execute(_UPSERT, (username, born.isoformat()), "write")
 
     async def check(self) -> None:
-        await self._fetch_one("SELECT 1 FROM birthdays LIMIT 1", (), "check")
+        await self._execute("SELECT 1 FROM birthdays LIMIT 1", (), "check")
 
     async def close(self) -> None:
         self._closing.set()
