@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from .contract import days_in_greeting, on_one_utc_day, smoke_username
-from .service import ServiceStarter
+from .service import Service, ServiceStarter
 from .traffic import Exchange, send
 
 pytestmark = pytest.mark.timeout(120)
@@ -112,8 +112,17 @@ def expected_final(puts: list[Exchange]) -> set[int | None]:
 def test_concurrent_clients_lose_and_cross_no_writes(
     store: dict[str, str], start_service: ServiceStarter
 ) -> None:
-    service = start_service(store)
+    lose_and_cross_no_writes(start_service(store))
 
+
+def test_two_workers_on_one_sqlite_file_lose_and_cross_no_writes(
+    sqlite_store: dict[str, str], start_service: ServiceStarter
+) -> None:
+    # Their writes take turns on SQLite's one write lock, each waiting while the other commits.
+    lose_and_cross_no_writes(start_service(sqlite_store, workers=2))
+
+
+def lose_and_cross_no_writes(service: Service) -> None:
     def load(today: date) -> None:
         workload = Workload(today)
         workload.run(service.url)
