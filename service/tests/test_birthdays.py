@@ -4,10 +4,11 @@ import unicodedata
 from datetime import date, timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hello_birthday.birthdays import (
+    MAX_USERNAME_LENGTH,
     InvalidDateOfBirthError,
     InvalidUsernameError,
     birthday_in_year,
@@ -172,10 +173,14 @@ def test_only_month_and_day_matter(born: date, today: date) -> None:
     )
 
 
+def nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
 @given(st.text(min_size=1, max_size=80))
 def test_username_validation_matches_its_definition(raw: str) -> None:
-    name = unicodedata.normalize("NFC", raw)
-    expected_valid = 1 <= len(name) <= 64 and all(
+    name = nfc(raw)
+    expected_valid = 1 <= len(name) <= MAX_USERNAME_LENGTH and all(
         unicodedata.category(char).startswith("L") for char in name
     )
     if expected_valid:
@@ -183,6 +188,106 @@ def test_username_validation_matches_its_definition(raw: str) -> None:
     else:
         with pytest.raises(InvalidUsernameError):
             normalise_username(raw)
+
+
+# Lengths that straddle the limit, in letters after NFC (the limit counts characters after NFC).
+LENGTHS_AROUND_THE_LIMIT = st.sampled_from(
+    [1, 2, MAX_USERNAME_LENGTH - 1, MAX_USERNAME_LENGTH, MAX_USERNAME_LENGTH + 1, 66]
+)
+# Any single letter NFC leaves alone (some letters, like U+0958, NFC splits into letter + mark),
+# except the Hangul vowel and final jamo, which NFC joins to the letter before them: the only
+# letters that compose with a preceding one, so each of these stays one letter in any name.
+STABLE_LETTERS = st.characters(categories=["Lu", "Ll", "Lt", "Lm", "Lo"]).filter(
+    lambda char: nfc(char) == char and not "\u1160" <= char <= "\u11ff"
+)
+# NFC-stable letters that NFKC would change (a ligature, a superscript, a titlecase digraph):
+# a username is NFC, not NFKC, so these stay one letter each.
+COMPATIBILITY_LETTERS = ["\ufb01", "\u00aa", "\u01c5"]
+# Spellings of one letter that NFC turns into one (different) code point.
+COMPOSING = [
+    "e\u0301",  # é
+    "A\u030a",  # Å
+    "u\u0308\u0301",  # ǘ: two marks, one letter
+    "e\u0323\u0302",  # ệ: marks in canonical order
+    "e\u0302\u0323",  # ệ: marks NFC must reorder first
+    "\u03b1\u0301",  # Greek ά
+    "\u0438\u0306",  # Cyrillic й
+    "\u1100\u1161",  # Hangul 가 from two jamo (letters, not marks)
+    "\u1100\u1161\u11a8",  # Hangul 각 from three jamo
+    "\u212b",  # ANGSTROM SIGN, a singleton NFC replaces with Å
+    "\u212a",  # KELVIN SIGN, replaced with K
+]
+# Spellings NFC leaves with a combining mark in them, so never part of a valid username: a letter
+# and a mark that have no composed form, a second mark after a composed letter, a lone enclosing
+# circle (a lone U+0301 would not do: after an "e" NFC composes it into "é"), and U+0958, a
+# letter that NFC splits into a letter and a nukta.
+NOT_COMPOSING = ["q\u0301", "b\u0303", "z\u0327", "e\u0301\u0301", "\u20dd", "\u0958"]
+
+letter_units = st.one_of(STABLE_LETTERS, st.sampled_from(COMPATIBILITY_LETTERS))
+composing_units = st.sampled_from(COMPOSING)
+
+
+def test_the_strategies_building_blocks_are_what_they_claim() -> None:
+    for letter in COMPATIBILITY_LETTERS:
+        assert nfc(letter) == letter
+        assert letter.isalpha()
+        assert unicodedata.normalize("NFKC", letter) != letter
+    for spelling in COMPOSING:
+        assert nfc(spelling) != spelling
+        assert len(nfc(spelling)) == 1
+        assert nfc(spelling).isalpha()
+    for spelling in NOT_COMPOSING:
+        assert not nfc(spelling).isalpha()
+        for before in ["e", "A", "\u1100", *COMPOSING]:
+            assert not nfc(before + spelling).isalpha()
+
+
+@given(LENGTHS_AROUND_THE_LIMIT.flatmap(lambda n: st.text(STABLE_LETTERS, min_size=n, max_size=n)))
+@settings(max_examples=60)
+def test_letters_only_names_are_valid_up_to_the_limit(name: str) -> None:
+    if len(name) <= MAX_USERNAME_LENGTH:
+        assert normalise_username(name) == name
+    else:
+        with pytest.raises(InvalidUsernameError):
+            normalise_username(name)
+
+
+@given(
+    LENGTHS_AROUND_THE_LIMIT.flatmap(
+        lambda n: st.lists(st.one_of(letter_units, composing_units), min_size=n, max_size=n)
+    )
+)
+@settings(max_examples=60)
+def test_the_limit_counts_letters_after_nfc(units: list[str]) -> None:
+    raw = "".join(units)
+    composed = nfc(raw)
+    assert len(composed) == len(units)  # the premise: each unit is one letter after NFC
+    if len(units) <= MAX_USERNAME_LENGTH:
+        # Valid however many code points it was spelled with, and stored composed.
+        assert normalise_username(raw) == composed
+        assert normalise_username(composed) == composed
+        assert normalise_username(unicodedata.normalize("NFD", raw)) == composed
+    else:
+        for spelling in (raw, composed, unicodedata.normalize("NFD", raw)):
+            with pytest.raises(InvalidUsernameError):
+                normalise_username(spelling)
+
+
+@given(
+    letters=st.lists(st.one_of(letter_units, composing_units), max_size=MAX_USERNAME_LENGTH - 2),
+    mark=st.sampled_from(NOT_COMPOSING),
+    position=st.integers(min_value=0),
+)
+@settings(max_examples=60)
+def test_a_mark_nfc_cannot_absorb_makes_any_name_invalid(
+    letters: list[str], mark: str, position: int
+) -> None:
+    units = [*letters]
+    units.insert(position % (len(units) + 1), mark)
+    raw = "".join(units)
+    assert len(nfc(raw)) <= MAX_USERNAME_LENGTH  # short enough: only the mark can be at fault
+    with pytest.raises(InvalidUsernameError):
+        normalise_username(raw)
 
 
 @given(day=st.dates(max_value=date(2026, 11, 27)))
