@@ -33,11 +33,6 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 ROOT = Path(__file__).resolve().parents[2]
-#: The server settings the service's CLI gives uvicorn, so the baseline differs only in the app.
-UVICORN_FLAGS = [
-    *("--loop", "uvloop", "--http", "httptools", "--lifespan", "on"),
-    *("--no-access-log", "--no-server-header", "--no-proxy-headers", "--timeout-keep-alive", "75"),
-]
 
 
 @dataclass(frozen=True)
@@ -203,8 +198,8 @@ def _start(config: Config, workdir: Path, emulator: Emulator) -> Iterator[Server
         def argv(port: int) -> list[str]:
             return [
                 sys.executable,
-                *("-m", "uvicorn", "tests.bench.baseline_app:app", "--app-dir", str(ROOT)),
-                *UVICORN_FLAGS,
+                "-m",
+                "tests.bench.baseline_server",
                 *_listen(port, config.workers),
             ]
 

@@ -29,7 +29,12 @@ def _exit_cleanly(signum: int, frame: FrameType | None) -> None:
     sys.exit(0)
 
 
-def main(argv: list[str] | None = None) -> None:
+#: What uvicorn serves. `nox -s bench` serves its baseline app through main() too, so that the
+#: two differ in the application only, never in the server's settings.
+APP = "hello_birthday.app:create_app"
+
+
+def main(argv: list[str] | None = None, *, app: str = APP, factory: bool = True) -> None:
     parser = _parser()
     args = parser.parse_args(argv)
     if args.workers < 1:
@@ -40,8 +45,8 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(str(error))
     signal.signal(signal.SIGTERM, _exit_cleanly)
     uvicorn.run(
-        "hello_birthday.app:create_app",
-        factory=True,
+        app,
+        factory=factory,
         host=args.host,
         port=args.port,
         workers=args.workers,
