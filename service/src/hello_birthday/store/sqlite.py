@@ -83,7 +83,7 @@ class SQLiteStore:
         while True:
             try:
                 return self._db.execute(statement, parameters).fetchone()
-            except sqlite3.OperationalError as error:
+            except sqlite3.Error as error:
                 # Extended codes (BUSY_SNAPSHOT, BUSY_RECOVERY...) carry the primary one in their
                 # low byte; errors of the sqlite3 module itself (a bad stored value) have none.
                 if getattr(error, "sqlite_errorcode", 0) & 0xFF not in _LOCKED:
@@ -95,8 +95,6 @@ class SQLiteStore:
                     raise StoreUnavailableError(
                         f"SQLite {action} failed: still locked after {self._timeout:g} s"
                     ) from error
-            except sqlite3.Error as error:
-                raise StoreUnavailableError(f"SQLite {action} failed: {error}") from error
             await asyncio.sleep(pause)
             pause = min(pause * 2, LONGEST_PAUSE_SECONDS)
 
