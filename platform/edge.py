@@ -12,11 +12,15 @@ ANYWHERE = "0.0.0.0/0"
 # unhealthy and empty the target group; the app answers 503 per request instead.
 HEALTH_CHECK_PATH = "/healthz"
 MANAGED_RULE_GROUPS = ("AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet")
+#: The load balancer's own 404: a listener's default, and the answer to INTERNAL_PATHS.
+_NOT_FOUND_RESPONSE = {
+    "content_type": "text/plain",
+    "status_code": "404",
+    "message_body": "not found",
+}
 NOT_FOUND = aws.lb.ListenerDefaultActionArgs(
     type="fixed-response",
-    fixed_response=aws.lb.ListenerDefaultActionFixedResponseArgs(
-        content_type="text/plain", status_code="404", message_body="not found"
-    ),
+    fixed_response=aws.lb.ListenerDefaultActionFixedResponseArgs(**_NOT_FOUND_RESPONSE),
 )
 
 #: Served by the container for scrapers inside the VPC, never to the internet.
@@ -247,7 +251,7 @@ class Edge(pulumi.ComponentResource):
                 aws.lb.ListenerRuleActionArgs(
                     type="fixed-response",
                     fixed_response=aws.lb.ListenerRuleActionFixedResponseArgs(
-                        content_type="text/plain", status_code="404", message_body="not found"
+                        **_NOT_FOUND_RESPONSE
                     ),
                 )
             ],
