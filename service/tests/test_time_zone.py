@@ -42,28 +42,23 @@ def test_the_instants_fall_on_the_dates_the_cases_rely_on() -> None:
     assert EARLY_UTC_INSTANT.astimezone(los_angeles).date().isoformat() == "2026-11-27"
 
 
+# Zone, instant, greeting of someone born on 28 November.
+ARRIVALS = [
+    ("UTC", INSTANT, "Hello, Ann! Your birthday is in 1 day(s)"),
+    ("America/Los_Angeles", INSTANT, "Hello, Ann! Your birthday is in 1 day(s)"),
+    ("Europe/Warsaw", INSTANT, "Hello, Ann! Happy birthday!"),
+    ("Pacific/Kiritimati", INSTANT, "Hello, Ann! Happy birthday!"),
+    # West of UTC while the UTC date is already the 28th: Los Angeles is still on the 27th.
+    ("UTC", EARLY_UTC_INSTANT, "Hello, Ann! Happy birthday!"),
+    ("America/Los_Angeles", EARLY_UTC_INSTANT, "Hello, Ann! Your birthday is in 1 day(s)"),
+]
+
+
 @pytest.mark.parametrize(
     ("zone", "instant", "message"),
     [
-        pytest.param("UTC", INSTANT, "Hello, Ann! Your birthday is in 1 day(s)", id="UTC-2330Z"),
-        pytest.param(
-            "America/Los_Angeles",
-            INSTANT,
-            "Hello, Ann! Your birthday is in 1 day(s)",
-            id="Los_Angeles-2330Z",
-        ),
-        pytest.param("Europe/Warsaw", INSTANT, "Hello, Ann! Happy birthday!", id="Warsaw-2330Z"),
-        pytest.param(
-            "Pacific/Kiritimati", INSTANT, "Hello, Ann! Happy birthday!", id="Kiritimati-2330Z"
-        ),
-        # West of UTC while the UTC date is already the 28th: Los Angeles is still on the 27th.
-        pytest.param("UTC", EARLY_UTC_INSTANT, "Hello, Ann! Happy birthday!", id="UTC-0300Z"),
-        pytest.param(
-            "America/Los_Angeles",
-            EARLY_UTC_INSTANT,
-            "Hello, Ann! Your birthday is in 1 day(s)",
-            id="Los_Angeles-0300Z",
-        ),
+        pytest.param(*arrival, id=f"{arrival[0].rsplit('/')[-1]}-{arrival[1]:%H%M}Z")
+        for arrival in ARRIVALS
     ],
 )
 def test_the_birthday_arrives_at_local_midnight(
