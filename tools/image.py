@@ -6,9 +6,10 @@ official python images it has no bytecode. Every module of the venv and of the s
 must have valid bytecode in the image. The container runs with `buildah run --isolation chroot`,
 which shares this machine's network namespace, so the service listens on 127.0.0.1; as on ECS its
 root filesystem is read-only with a tmpfs on /tmp, and it keeps the default store (SQLite in its
-working directory, the /data volume). Then: wait for /readyz, run the smoke command with the
-service's URL, check the service process is not root and its root filesystem is read-only, stop
-it with SIGTERM (a graceful shutdown must exit 0) and print the image's size.
+working directory, the /data volume). The image must also have CA certificates for the DynamoDB
+store's TLS. Then: wait for /readyz, run the smoke command with the service's URL, check the
+service process is not root and its root filesystem is read-only, stop it with SIGTERM (a
+graceful shutdown must exit 0) and print the image's size.
 """
 
 import argparse
@@ -177,13 +178,24 @@ for root in (pathlib.Path(sys.prefix), stdlib):
 """
 
 
+#: Prints 1 when OpenSSL finds CA certificates: the DynamoDB store's TLS (aiohttp) trusts the
+#: system's, which the official python bases install and a bare Debian would not have.
+CA_CERTIFICATES = """\
+import os, ssl
+paths = ssl.get_default_verify_paths()
+print(int(bool(paths.cafile or (paths.capath and os.listdir(paths.capath)))))
+"""
+
+
+def run_python(script: str) -> str:
+    """What a Python script prints when run in a container of the image."""
+    with working_container(IMAGE) as container:
+        return buildah("run", "--isolation", "chroot", container, "--", "python3", "-c", script)
+
+
 def uncompiled_modules() -> list[str]:
     """The image's Python modules that would be compiled at every start (none, when it is right)."""
-    with working_container(IMAGE) as container:
-        found = buildah(
-            "run", "--isolation", "chroot", container, "--", "python3", "-c", UNCOMPILED_MODULES
-        )
-    return found.splitlines()
+    return run_python(UNCOMPILED_MODULES).splitlines()
 
 
 def descendants(pid: int) -> list[int]:
@@ -320,6 +332,10 @@ def main(argv: list[str]) -> int:
     print(f"modules without bytecode: {len(uncompiled)}")
     if uncompiled:
         failures.append(f"{len(uncompiled)} modules have no bytecode, e.g. {uncompiled[0]}")
+    has_cas = run_python(CA_CERTIFICATES) == "1"
+    print(f"CA certificates for TLS: {'found' if has_cas else 'none'}")
+    if not has_cas:
+        failures.append("no CA certificates: the DynamoDB store could not verify TLS")
     failures += smoke_test(config, args.smoke)
     print(f"image size: {config.size}")
     for failure in failures:

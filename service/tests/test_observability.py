@@ -2,6 +2,8 @@
 
 import io
 import json
+import logging
+import logging.config
 import re
 import socket
 from collections.abc import Iterator
@@ -12,6 +14,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from hello_birthday.app import create_app
+from hello_birthday.logs import uvicorn_log_config
 from hello_birthday.settings import Settings
 
 
@@ -109,3 +112,26 @@ def test_store_outage_is_a_quick_503_and_liveness_stays_up(
         metrics = client.get("/metrics").text
     assert 'store_errors_total{operation="get"} 1.0' in metrics
     assert 'store_errors_total{operation="put"} 1.0' in metrics
+
+
+@pytest.fixture
+def restored_logging() -> Iterator[None]:
+    """Undoes the server's logging configuration after a test that applies it."""
+    yield
+    for name in uvicorn_log_config("info")["loggers"]:
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.setLevel(logging.NOTSET)
+        logger.propagate = True
+
+
+def test_the_dynamodb_clients_own_warnings_are_json_lines_too(
+    restored_logging: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    logging.config.dictConfig(uvicorn_log_config("info"))  # here: stdout is capsys's now
+    # aiodynamo logs a failed credentials lookup (the ECS role's endpoint, say) this way.
+    logging.getLogger("aiodynamo.credentials").warning("Candidate %r failed", "container")
+    line = json.loads(capsys.readouterr().out)
+    assert line["logger"] == "aiodynamo.credentials"
+    assert line["level"] == "warning"
+    assert line["message"] == "Candidate 'container' failed"

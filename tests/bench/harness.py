@@ -54,15 +54,15 @@ CONFIGS = [
     Config("get-sqlite-2w", "GET /hello/{user}, SQLite", "sqlite", workers=2),
     Config(report.PUT_SQLITE_1W, "PUT /hello/{user}, SQLite", "sqlite", method="PUT"),
     Config("put-sqlite-2w", "PUT /hello/{user}, SQLite", "sqlite", workers=2, method="PUT"),
-    Config(
-        report.GET_DYNAMODB,
-        "GET /hello/{user}, DynamoDB (moto)",
-        "dynamodb",
-        threads=1,
-        connections=1,
-    ),
+    # Not loaded by wrk: timed in turns with the direct calls below (tests/bench/dynamodb.py).
+    Config(report.GET_DYNAMODB, "GET /hello/{user}, DynamoDB (moto)", "dynamodb", connections=1),
 ]
-DIRECT_DESCRIPTION = "boto3 GetItem direct to moto"
+LOADED_BY_WRK = [config for config in CONFIGS if config.server != "dynamodb"]
+#: The direct calls timed in turns with the service's DynamoDB row, each at concurrency 1.
+DIRECT_ROWS = {
+    report.GET_ITEM_DIRECT: "boto3 GetItem direct to moto",
+    report.STORE_DIRECT: "the service's store call, in-process",
+}
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -136,12 +136,9 @@ def benchmark(args: argparse.Namespace) -> list[report.Row]:
             _round(number, args, workdir, emulator, direct) for number in range(1, args.runs + 1)
         ]
     rows = [_row(config, [samples[config.name] for samples, _ in rounds]) for config in CONFIGS]
-    direct_runs = [beside for _, beside in rounds]
-    rows.append(
-        report.Row(
-            report.GET_ITEM_DIRECT, DIRECT_DESCRIPTION, 1, 1, median(direct_runs), direct_runs
-        )
-    )
+    for name, description in DIRECT_ROWS.items():
+        runs = [beside[name] for _, beside in rounds]
+        rows.append(report.Row(name, description, 1, 1, median(runs), runs))
     return rows
 
 
@@ -151,10 +148,11 @@ def _round(
     workdir: Path,
     emulator: Emulator,
     direct: "DynamoDBClient",
-) -> tuple[dict[str, Sample], Measurement]:
+) -> tuple[dict[str, Sample], dict[str, Measurement]]:
     """Start every server afresh, seed and warm it, then time each configuration in turn.
 
-    Returns each configuration's sample and, timed after them, the direct GetItems.
+    The DynamoDB row is timed last, in turns with the direct calls; returns each
+    configuration's sample and the direct calls' measurements.
 
     Fresh processes each round: on this VM one process of a program can run a tenth slower
     than the next for as long as it lives, so rounds on the same servers would repeat one draw
@@ -168,15 +166,20 @@ def _round(
         for config in CONFIGS:
             if config.server != "baseline":
                 seed_users(servers[config.name].port, args.users)
+        port = servers[report.GET_DYNAMODB].port
+        store_env = _service_env(dynamodb.service_env(emulator))
+        for config in LOADED_BY_WRK:
             _load(config, servers[config.name], args.users, args.warmup)
-        dynamodb.time_get_item(direct, args.users, args.warmup)
+        dynamodb.time_in_turns(direct, port, store_env, args.users, args.warmup)
 
         measured: dict[str, Measurement] = {}
-        for config in CONFIGS:
+        for config in LOADED_BY_WRK:
             measured[config.name] = _load(config, servers[config.name], args.users, args.duration)
             _progress(f"run {number}/{args.runs} {config.name}: {measured[config.name]}")
-        beside = dynamodb.time_get_item(direct, args.users, args.duration)
-        _progress(f"run {number}/{args.runs} {report.GET_ITEM_DIRECT}: {beside}")
+        beside = dynamodb.time_in_turns(direct, port, store_env, args.users, args.duration)
+        for name, measurement in beside.items():
+            _progress(f"run {number}/{args.runs} {name}: {measurement}")
+        measured[report.GET_DYNAMODB] = beside.pop(report.GET_DYNAMODB)
         samples = {
             name: Sample(
                 measured[name],

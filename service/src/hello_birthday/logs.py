@@ -75,7 +75,8 @@ class AccessLog:
 def uvicorn_log_config(level: str) -> dict[str, Any]:
     """A logging.config dictionary that turns uvicorn's and our own records into JSON lines."""
     handler = {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"}
-    loggers = ("uvicorn", "uvicorn.error", "hello_birthday")
+    # aiodynamo: the DynamoDB store's client, which logs failed credential lookups.
+    loggers = ("uvicorn", "uvicorn.error", "hello_birthday", "aiodynamo")
     return {
         "version": 1,
         "disable_existing_loggers": False,

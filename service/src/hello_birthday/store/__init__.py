@@ -31,7 +31,7 @@ def open_store(url: str, timeout: float) -> Store:
     kind, location = parse_store_url(url)
     if kind == "sqlite":
         return SQLiteStore(location, timeout)
-    # Imported only when used: botocore costs memory and start time the SQLite store never pays.
+    # Imported only when used: aiohttp costs memory and start time the SQLite store never pays.
     from hello_birthday.store.dynamodb import DynamoDBStore  # noqa: PLC0415
 
     return DynamoDBStore(location, timeout)

@@ -1,89 +1,127 @@
-"""The AWS store: one DynamoDB table keyed by username, reached with botocore.
+"""The AWS store: one DynamoDB table keyed by username, reached with aiodynamo over aiohttp.
 
-botocore, not boto3: boto3 adds nothing this store uses, and its import (s3transfer with it)
-costs start time and memory. botocore blocks, so calls run in a pool of threads; every call has
-a hard deadline so an outage becomes a quick 503 instead of a hung request.
+Calls run on the event loop itself: no thread to wake for each call and to wake the loop again
+after it, and about a third of botocore's CPU per call (docs/performance.md). Every call has a
+hard deadline, so an outage becomes a quick 503 instead of a hung request.
 """
 
 import asyncio
 import os
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Awaitable, Callable
 from datetime import date
-from typing import TYPE_CHECKING, TypeVar, cast
+from typing import Any, Final, TypeVar
 
-import botocore.session
-from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+import aiohttp
+from aiodynamo.client import Client
+from aiodynamo.credentials import Credentials
+from aiodynamo.errors import (
+    AIODynamoError,
+    ExpiredToken,
+    InternalDynamoError,
+    ItemNotFound,
+    ProvisionedThroughputExceeded,
+    RequestLimitExceeded,
+    ServiceUnavailable,
+    Throttled,
+)
+from aiodynamo.http.aiohttp import AIOHTTP
+from aiodynamo.models import RetryTimeout, StaticDelayRetry
+from yarl import URL
 
 from hello_birthday.store.base import StoreUnavailableError
 from hello_birthday.store.schema import DATE_OF_BIRTH, PARTITION_KEY
 
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
-
 T = TypeVar("T")
-#: Concurrent DynamoDB calls per process (threads, and HTTP connections in the client's pool).
-THREADS = 32
+#: One retry after a transient failure: a blip is absorbed, an outage surfaces fast.
+RETRY_PAUSE_SECONDS: Final = 0.025
+_TRANSIENT: Final = (
+    TimeoutError,
+    aiohttp.ClientError,
+    Throttled,
+    ProvisionedThroughputExceeded,
+    RequestLimitExceeded,
+    ServiceUnavailable,
+    InternalDynamoError,
+    ExpiredToken,  # aiodynamo has already dropped the credentials: the retry fetches new ones
+)
+# aiodynamo's own retries would run until a time limit and then report their last error only
+# when that limit cut them off: with a limit of 0 it makes one attempt and raises its error.
+_ONE_ATTEMPT: Final = StaticDelayRetry(time_limit_secs=0)
+
+
+def _region() -> str:
+    """The region, from the variables every AWS runtime and SDK use (ECS sets both)."""
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    if not region:
+        raise StoreUnavailableError("the DynamoDB store needs AWS_REGION (or AWS_DEFAULT_REGION)")
+    return region
+
+
+def _endpoint() -> URL | None:
+    """An endpoint override (LocalStack, moto), by the AWS SDKs' own variable names."""
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL")
+    return URL(endpoint) if endpoint else None
+
+
+async def _retried_once(operation: Callable[[], Awaitable[T]]) -> T:
+    try:
+        return await operation()
+    except _TRANSIENT:
+        await asyncio.sleep(RETRY_PAUSE_SECONDS)
+    return await operation()
 
 
 class DynamoDBStore:
     def __init__(self, table: str, timeout: float) -> None:
-        self._table = table
-        # Standard retry mode with one retry: a blip is absorbed, an outage surfaces fast.
-        # total_max_attempts counts the first try; botocore's max_attempts would count retries.
-        config = Config(
-            connect_timeout=timeout,
-            read_timeout=timeout,
-            retries={"mode": "standard", "total_max_attempts": 2},
-            max_pool_connections=THREADS,
+        region = _region()
+        # Opened inside the running event loop (the application's lifespan), as aiohttp requires.
+        # Its timeout bounds each attempt; the deadline below bounds the call, retry included.
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout))
+        # Credentials: the environment, ~/.aws, then the ECS task role (or EC2 instance role).
+        self._client = Client(
+            AIOHTTP(self._session),
+            Credentials.auto(),
+            region,
+            endpoint=_endpoint(),
+            throttle_config=_ONE_ATTEMPT,
         )
-        # botocore reads AWS_DEFAULT_REGION but not AWS_REGION, the variable most AWS runtimes set.
-        client = botocore.session.get_session().create_client(
-            "dynamodb", region_name=os.environ.get("AWS_REGION"), config=config
-        )
-        self._client = cast("DynamoDBClient", client)
-        # The SDK's own timeouts bound each attempt; this bounds the whole call, retries included.
-        # A call cut off by it leaves its thread to finish within the SDK's timeouts; when every
-        # thread is busy, new calls wait in the queue and time out the same way: never a hang.
+        self._table_name = table
+        self._table = self._client.table(table)
         self._deadline = timeout * 1.5
-        # Plain asyncio executor hop: about half the cost of anyio.to_thread's on this path.
-        self._threads = ThreadPoolExecutor(THREADS, thread_name_prefix="dynamodb")
 
-    async def _call(self, operation: Callable[[], T]) -> T:
+    async def _call(self, operation: Callable[[], Awaitable[T]]) -> T:
         try:
             async with asyncio.timeout(self._deadline):
-                return await asyncio.get_running_loop().run_in_executor(self._threads, operation)
+                return await _retried_once(operation)
         except TimeoutError as error:
             raise StoreUnavailableError(
                 f"DynamoDB did not answer within {self._deadline:.1f} s"
             ) from error
-        except (BotoCoreError, ClientError) as error:
-            raise StoreUnavailableError(f"DynamoDB call failed: {error}") from error
+        # ValueError: an answer that is not the JSON it should be.
+        except (AIODynamoError, aiohttp.ClientError, RetryTimeout, ValueError) as error:
+            raise StoreUnavailableError(f"DynamoDB call failed: {error!r}") from error
+
+    async def _get_item(self, username: str) -> dict[str, Any] | None:
+        try:
+            # A PUT followed by a GET must see the new date.
+            item: dict[str, Any] = await self._table.get_item(
+                {PARTITION_KEY: username}, consistent_read=True
+            )
+        except ItemNotFound:
+            return None
+        return item
 
     async def get(self, username: str) -> date | None:
-        response = await self._call(
-            lambda: self._client.get_item(
-                TableName=self._table,
-                Key={PARTITION_KEY: {"S": username}},
-                # A PUT followed by a GET must see the new date.
-                ConsistentRead=True,
-            )
-        )
-        item = response.get("Item")
-        return None if item is None else date.fromisoformat(item[DATE_OF_BIRTH]["S"])
+        item = await self._call(lambda: self._get_item(username))
+        return None if item is None else date.fromisoformat(item[DATE_OF_BIRTH])
 
     async def put(self, username: str, born: date) -> None:
         await self._call(
-            lambda: self._client.put_item(
-                TableName=self._table,
-                Item={PARTITION_KEY: {"S": username}, DATE_OF_BIRTH: {"S": born.isoformat()}},
-            )
+            lambda: self._table.put_item({PARTITION_KEY: username, DATE_OF_BIRTH: born.isoformat()})
         )
 
     async def check(self) -> None:
-        await self._call(lambda: self._client.describe_table(TableName=self._table))
+        await self._call(lambda: self._client.describe_table(self._table_name))
 
     async def close(self) -> None:
-        self._threads.shutdown(wait=False, cancel_futures=True)
-        self._client.close()
+        await self._session.close()
