@@ -4,9 +4,11 @@ import asyncio
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
@@ -43,13 +45,19 @@ def silent_endpoint(monkeypatch: pytest.MonkeyPatch) -> list[socket.socket]:
     return accepted
 
 
-class ScriptedDynamoDB(ThreadingHTTPServer):
-    """Answers each request with the next (status, body) of its script; records the targets."""
+Script = list[tuple[int, dict[str, object]]]
 
-    def __init__(self, script: list[tuple[int, dict[str, object]]]) -> None:
+
+class ScriptedDynamoDB(ThreadingHTTPServer):
+    """Answers each DynamoDB request (a POST) with the next (status, body) of its script and
+    records its target; answers credentials requests (a GET, as the ECS endpoint) likewise."""
+
+    def __init__(self, script: Script) -> None:
         super().__init__(("127.0.0.1", 0), _ScriptedHandler)
         self.script = script
         self.targets: list[str] = []
+        self.credentials: Script = []
+        self.credentials_delay = 0.0
 
     @property
     def url(self) -> str:
@@ -63,7 +71,13 @@ class _ScriptedHandler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers["Content-Length"]))
         self.server.targets.append(self.headers["X-Amz-Target"])
-        status, answer = self.server.script.pop(0)
+        self._answer(*self.server.script.pop(0))
+
+    def do_GET(self) -> None:
+        time.sleep(self.server.credentials_delay)
+        self._answer(*self.server.credentials.pop(0))
+
+    def _answer(self, status: int, answer: dict[str, object]) -> None:
         body = json.dumps(answer).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/x-amz-json-1.0")
@@ -82,6 +96,30 @@ def scripted(request: pytest.FixtureRequest) -> Iterator[ScriptedDynamoDB]:
     yield server
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def container_credentials(
+    scripted: ScriptedDynamoDB, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> ScriptedDynamoDB:
+    """Credentials from the scripted server only, as a task's role's come from ECS's endpoint."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.aws/credentials
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", f"{scripted.url}/credentials")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", scripted.url)
+    return scripted
+
+
+def role_credentials(valid_for: timedelta) -> dict[str, object]:
+    expiration = datetime.now(UTC) + valid_for
+    return {
+        "AccessKeyId": "testing",
+        "SecretAccessKey": "testing",
+        "Token": "testing",
+        "Expiration": expiration.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
 
 
 def _get(username: str, timeout: float = 2.0) -> date | None:
@@ -128,6 +166,7 @@ def test_one_transient_failure_is_absorbed(
     [
         pytest.param([(500, {}), (503, {}), (200, ITEM)], "ServiceUnavailable", 2, id="twice"),
         pytest.param([(400, INVALID), (200, ITEM)], "ValidationException", 1, id="refused"),
+        pytest.param([(200, {"Item": {"username": {"S": "Alice"}}})], "KeyError", 1, id="no-date"),
     ],
     indirect=["scripted"],
 )
@@ -156,3 +195,57 @@ def test_no_region_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_REGION")
     with pytest.raises(StoreUnavailableError, match="AWS_REGION"):
         _get("Alice")
+
+
+@pytest.mark.parametrize("scripted", [[(200, ITEM)]], indirect=True)
+def test_a_failed_credentials_refresh_is_a_store_error(
+    container_credentials: ScriptedDynamoDB,
+) -> None:
+    # Credentials that expire within 10 minutes are fetched again before the next call.
+    failing: tuple[int, dict[str, object]] = (500, {})
+    fresh = role_credentials(timedelta(minutes=5))
+    container_credentials.credentials = [(200, fresh), failing, failing, failing]
+
+    async def twice() -> date | None:
+        store = DynamoDBStore("birthdays", 2.0)
+        try:
+            first = await store.get("Alice")
+            with pytest.raises(StoreUnavailableError, match="TooManyRetries"):
+                await store.get("Alice")
+            return first
+        finally:
+            await store.close()
+
+    assert asyncio.run(twice()) == date(1990, 5, 17)
+    assert len(container_credentials.targets) == 1, "the second call never reached DynamoDB"
+
+
+@pytest.mark.parametrize("scripted", [[(200, ITEM)]], indirect=True)
+def test_one_calls_deadline_leaves_a_shared_credentials_refresh_alone(
+    container_credentials: ScriptedDynamoDB,
+) -> None:
+    """Two calls wait for the same refresh; the first call's deadline must not cut it short for
+    the second (it would get a CancelledError: a 500), which meets its own deadline instead."""
+    soon_expired, fresh = (
+        role_credentials(timedelta(minutes=5)),
+        role_credentials(timedelta(hours=1)),
+    )
+    container_credentials.credentials = [(200, soon_expired), (200, fresh)]
+
+    async def overlapping() -> tuple[date | BaseException | None, ...]:
+        store = DynamoDBStore("birthdays", 0.2)  # a deadline of 0.3 s per call
+
+        async def later() -> date | None:
+            await asyncio.sleep(0.15)
+            return await store.get("Bob")
+
+        try:
+            await store.get("Alice")  # the role's credentials, valid for too short a time
+            container_credentials.credentials_delay = 0.5  # so the refresh answers at 0.5 s
+            return await asyncio.gather(store.get("Alice"), later(), return_exceptions=True)
+        finally:
+            await asyncio.sleep(0.3)
+            await store.close()
+
+    outcomes = asyncio.run(overlapping())
+    assert [type(outcome) for outcome in outcomes] == [StoreUnavailableError] * 2, outcomes

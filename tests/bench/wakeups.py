@@ -1,8 +1,8 @@
 """What waking an idle thread costs on this machine: it weighs on every figure at concurrency 1.
 
 A GET at concurrency 1 wakes two idle threads more than the service's own store call does: the
-server (by wrk) and wrk (by the server). On a virtual machine each wake-up can cost a good part
-of a millisecond.
+server (by its client) and the client (by the server). On a virtual machine each wake-up can
+cost a good part of a millisecond.
 """
 
 import statistics

@@ -13,9 +13,8 @@ from typing import Any, Final, TypeVar
 
 import aiohttp
 from aiodynamo.client import Client
-from aiodynamo.credentials import Credentials
+from aiodynamo.credentials import Credentials, Key
 from aiodynamo.errors import (
-    AIODynamoError,
     ExpiredToken,
     InternalDynamoError,
     ItemNotFound,
@@ -25,7 +24,8 @@ from aiodynamo.errors import (
     Throttled,
 )
 from aiodynamo.http.aiohttp import AIOHTTP
-from aiodynamo.models import RetryTimeout, StaticDelayRetry
+from aiodynamo.http.types import HttpImplementation
+from aiodynamo.models import StaticDelayRetry
 from yarl import URL
 
 from hello_birthday.store.base import StoreUnavailableError
@@ -63,6 +63,27 @@ def _endpoint() -> URL | None:
     return URL(endpoint) if endpoint else None
 
 
+class _SharedLookups(Credentials):
+    """aiodynamo's credentials chain, each lookup shielded from its caller's cancellation.
+
+    Calls that need fresh credentials at the same time wait for one shared refresh: without the
+    shield, one call's deadline would cancel the refresh under all the others, and it would
+    send the chain on to its next providers (the instance role's endpoint) past the deadline.
+    """
+
+    def __init__(self, chain: Credentials) -> None:
+        self._chain = chain
+
+    async def get_key(self, http: HttpImplementation) -> Key | None:
+        return await asyncio.shield(self._chain.get_key(http))
+
+    def invalidate(self) -> bool:
+        return self._chain.invalidate()
+
+    def is_disabled(self) -> bool:
+        return self._chain.is_disabled()
+
+
 async def _retried_once(operation: Callable[[], Awaitable[T]]) -> T:
     try:
         return await operation()
@@ -80,7 +101,7 @@ class DynamoDBStore:
         # Credentials: the environment, ~/.aws, then the ECS task role (or EC2 instance role).
         self._client = Client(
             AIOHTTP(self._session),
-            Credentials.auto(),
+            _SharedLookups(Credentials.auto()),
             region,
             endpoint=_endpoint(),
             throttle_config=_ONE_ATTEMPT,
@@ -90,18 +111,21 @@ class DynamoDBStore:
         self._deadline = timeout * 1.5
 
     async def _call(self, operation: Callable[[], Awaitable[T]]) -> T:
+        deadline = asyncio.timeout(self._deadline)
         try:
-            async with asyncio.timeout(self._deadline):
+            async with deadline:
                 return await _retried_once(operation)
         except TimeoutError as error:
-            raise StoreUnavailableError(
-                f"DynamoDB did not answer within {self._deadline:.1f} s"
-            ) from error
-        # ValueError: an answer that is not the JSON it should be.
-        except (AIODynamoError, aiohttp.ClientError, RetryTimeout, ValueError) as error:
+            if deadline.expired():
+                message = f"DynamoDB did not answer within {self._deadline:.1f} s"
+                raise StoreUnavailableError(message) from error
+            raise StoreUnavailableError(f"DynamoDB call failed: {error!r}") from error
+        # Whatever else fails in the client (its errors, aiohttp's, a credentials lookup, an
+        # answer not shaped as it should be) is the store being unavailable: a 503, not a 500.
+        except Exception as error:
             raise StoreUnavailableError(f"DynamoDB call failed: {error!r}") from error
 
-    async def _get_item(self, username: str) -> dict[str, Any] | None:
+    async def _get_date(self, username: str) -> date | None:
         try:
             # A PUT followed by a GET must see the new date.
             item: dict[str, Any] = await self._table.get_item(
@@ -109,11 +133,10 @@ class DynamoDBStore:
             )
         except ItemNotFound:
             return None
-        return item
+        return date.fromisoformat(item[DATE_OF_BIRTH])
 
     async def get(self, username: str) -> date | None:
-        item = await self._call(lambda: self._get_item(username))
-        return None if item is None else date.fromisoformat(item[DATE_OF_BIRTH])
+        return await self._call(lambda: self._get_date(username))
 
     async def put(self, username: str, born: date) -> None:
         await self._call(
