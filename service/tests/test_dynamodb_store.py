@@ -5,7 +5,8 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -122,13 +123,20 @@ def role_credentials(valid_for: timedelta) -> dict[str, object]:
     }
 
 
+@asynccontextmanager
+async def opened(timeout: float) -> AsyncIterator[DynamoDBStore]:
+    """A store opened inside the running event loop, as the lifespan opens it, then closed."""
+    store = DynamoDBStore("birthdays", timeout)
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
 def _get(username: str, timeout: float = 2.0) -> date | None:
     async def get() -> date | None:
-        store = DynamoDBStore("birthdays", timeout)  # inside the loop, as in the lifespan
-        try:
+        async with opened(timeout) as store:
             return await store.get(username)
-        finally:
-            await store.close()
 
     return asyncio.run(get())
 
@@ -207,14 +215,11 @@ def test_a_failed_credentials_refresh_is_a_store_error(
     container_credentials.credentials = [(200, fresh), failing, failing, failing]
 
     async def twice() -> date | None:
-        store = DynamoDBStore("birthdays", 2.0)
-        try:
+        async with opened(2.0) as store:
             first = await store.get("Alice")
             with pytest.raises(StoreUnavailableError, match="TooManyRetries"):
                 await store.get("Alice")
             return first
-        finally:
-            await store.close()
 
     assert asyncio.run(twice()) == date(1990, 5, 17)
     assert len(container_credentials.targets) == 1, "the second call never reached DynamoDB"
@@ -233,19 +238,17 @@ def test_one_calls_deadline_leaves_a_shared_credentials_refresh_alone(
     container_credentials.credentials = [(200, soon_expired), (200, fresh)]
 
     async def overlapping() -> tuple[date | BaseException | None, ...]:
-        store = DynamoDBStore("birthdays", 0.2)  # a deadline of 0.3 s per call
+        async with opened(0.2) as store:  # a deadline of 0.3 s per call
 
-        async def later() -> date | None:
-            await asyncio.sleep(0.15)
-            return await store.get("Bob")
+            async def later() -> date | None:
+                await asyncio.sleep(0.15)
+                return await store.get("Bob")
 
-        try:
             await store.get("Alice")  # the role's credentials, valid for too short a time
             container_credentials.credentials_delay = 0.5  # so the refresh answers at 0.5 s
-            return await asyncio.gather(store.get("Alice"), later(), return_exceptions=True)
-        finally:
-            await asyncio.sleep(0.3)
-            await store.close()
+            outcomes = await asyncio.gather(store.get("Alice"), later(), return_exceptions=True)
+            await asyncio.sleep(0.3)  # the refresh answers before the store closes
+            return outcomes
 
     outcomes = asyncio.run(overlapping())
     assert [type(outcome) for outcome in outcomes] == [StoreUnavailableError] * 2, outcomes

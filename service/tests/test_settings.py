@@ -24,6 +24,7 @@ def test_values_from_the_environment() -> None:
     settings = Settings.from_env(
         {
             "HELLO_STORE": "dynamodb://birthdays",
+            "AWS_REGION": "eu-west-1",
             "HELLO_TIMEZONE": "Pacific/Kiritimati",
             "HELLO_STORE_TIMEOUT": "0.5",
             "HELLO_SHUTDOWN_TIMEOUT": "10",
@@ -89,3 +90,11 @@ def test_cli_refuses_bad_settings_before_serving() -> None:
     )
     assert result.returncode == 2
     assert "HELLO_TIMEZONE='Nowhere/Land' is not an IANA time zone" in result.stderr
+
+
+@pytest.mark.parametrize("region", [{}, {"AWS_REGION": ""}])
+def test_a_dynamodb_store_without_a_region_is_refused_at_start(region: dict[str, str]) -> None:
+    with pytest.raises(SettingsError, match="AWS_REGION"):
+        Settings.from_env({"HELLO_STORE": "dynamodb://birthdays", **region})
+    # Either variable will do, as for the AWS SDKs.
+    assert Settings.from_env({"HELLO_STORE": "dynamodb://birthdays", "AWS_DEFAULT_REGION": "x"})

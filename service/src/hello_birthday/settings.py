@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Final, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from hello_birthday.store import parse_store_url
+from hello_birthday.store import aws_region, parse_store_url
 
 DEFAULT_STORE = "sqlite:///hello-birthday.db"
 LOG_LEVELS: Final = ("critical", "error", "warning", "info", "debug")
@@ -32,7 +32,7 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] = os.environ) -> "Settings":
         """Read HELLO_* variables; a bad value stops the process at start with a clear message."""
         return cls(
-            store_url=_store_url(env.get("HELLO_STORE", DEFAULT_STORE)),
+            store_url=_store_url(env),
             timezone=_zone(env.get("HELLO_TIMEZONE", "UTC")),
             store_timeout=_seconds(env, "HELLO_STORE_TIMEOUT", 1.0),
             shutdown_timeout=_seconds(env, "HELLO_SHUTDOWN_TIMEOUT", 20),
@@ -42,11 +42,14 @@ class Settings:
         )
 
 
-def _store_url(url: str) -> str:
+def _store_url(env: Mapping[str, str]) -> str:
+    url = env.get("HELLO_STORE", DEFAULT_STORE)
     try:
-        parse_store_url(url)
+        kind, _ = parse_store_url(url)
     except ValueError as error:
         raise SettingsError(str(error)) from None
+    if kind == "dynamodb" and aws_region(env) is None:
+        raise SettingsError(f"HELLO_STORE={url!r} needs AWS_REGION (or AWS_DEFAULT_REGION)")
     return url
 
 

@@ -1,12 +1,14 @@
 """Where dates of birth live: one small interface, chosen at start by the HELLO_STORE URL."""
 
+import os
 import re
+from collections.abc import Mapping
 from typing import Final, Literal
 
 from hello_birthday.store.base import Store, StoreUnavailableError
 from hello_birthday.store.sqlite import SQLiteStore
 
-__all__ = ["Store", "StoreUnavailableError", "open_store", "parse_store_url"]
+__all__ = ["Store", "StoreUnavailableError", "aws_region", "open_store", "parse_store_url"]
 
 StoreKind = Literal["sqlite", "dynamodb"]
 #: DynamoDB's own rule for table names: a bad one is refused at start, not on every call.
@@ -24,6 +26,11 @@ def parse_store_url(url: str) -> tuple[StoreKind, str]:
         f"HELLO_STORE={url!r} is not sqlite:///path/to/file.db or dynamodb://TABLE_NAME "
         "(3 to 255 of A-Z, a-z, 0-9, _, . and -)"
     )
+
+
+def aws_region(env: Mapping[str, str] = os.environ) -> str | None:
+    """The DynamoDB store's region, from the variables AWS runtimes and SDKs use (ECS sets both)."""
+    return env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None
 
 
 def open_store(url: str, timeout: float) -> Store:

@@ -28,6 +28,7 @@ from aiodynamo.http.types import HttpImplementation
 from aiodynamo.models import StaticDelayRetry
 from yarl import URL
 
+from hello_birthday.store import aws_region
 from hello_birthday.store.base import StoreUnavailableError
 from hello_birthday.store.schema import DATE_OF_BIRTH, PARTITION_KEY
 
@@ -47,14 +48,6 @@ _TRANSIENT: Final = (
 # aiodynamo's own retries would run until a time limit and then report their last error only
 # when that limit cut them off: with a limit of 0 it makes one attempt and raises its error.
 _ONE_ATTEMPT: Final = StaticDelayRetry(time_limit_secs=0)
-
-
-def _region() -> str:
-    """The region, from the variables every AWS runtime and SDK use (ECS sets both)."""
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-    if not region:
-        raise StoreUnavailableError("the DynamoDB store needs AWS_REGION (or AWS_DEFAULT_REGION)")
-    return region
 
 
 def _endpoint() -> URL | None:
@@ -94,7 +87,12 @@ async def _retried_once(operation: Callable[[], Awaitable[T]]) -> T:
 
 class DynamoDBStore:
     def __init__(self, table: str, timeout: float) -> None:
-        region = _region()
+        # Settings refuse a DynamoDB store without a region at start; this covers other callers.
+        region = aws_region()
+        if region is None:
+            raise StoreUnavailableError(
+                "the DynamoDB store needs AWS_REGION (or AWS_DEFAULT_REGION)"
+            )
         # Opened inside the running event loop (the application's lifespan), as aiohttp requires.
         # Its timeout bounds each attempt; the deadline below bounds the call, retry included.
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout))
@@ -115,15 +113,14 @@ class DynamoDBStore:
         try:
             async with deadline:
                 return await _retried_once(operation)
-        except TimeoutError as error:
-            if deadline.expired():
-                message = f"DynamoDB did not answer within {self._deadline:.1f} s"
-                raise StoreUnavailableError(message) from error
-            raise StoreUnavailableError(f"DynamoDB call failed: {error!r}") from error
-        # Whatever else fails in the client (its errors, aiohttp's, a credentials lookup, an
-        # answer not shaped as it should be) is the store being unavailable: a 503, not a 500.
+        # Whatever fails in the client (its errors, aiohttp's, a credentials lookup, an answer not
+        # shaped as it should be) is the store being unavailable: a 503, not a 500.
         except Exception as error:
-            raise StoreUnavailableError(f"DynamoDB call failed: {error!r}") from error
+            if isinstance(error, TimeoutError) and deadline.expired():
+                message = f"DynamoDB did not answer within {self._deadline:.1f} s"
+            else:
+                message = f"DynamoDB call failed: {error!r}"
+            raise StoreUnavailableError(message) from error
 
     async def _get_date(self, username: str) -> date | None:
         try:
