@@ -91,9 +91,13 @@ class _ScriptedHandler(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def scripted(request: pytest.FixtureRequest) -> Iterator[ScriptedDynamoDB]:
+def scripted(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[ScriptedDynamoDB]:
+    """A ScriptedDynamoDB with the fixture's parameter as its script, the store's endpoint."""
     server = ScriptedDynamoDB(list(request.param))
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", server.url)
     yield server
     server.shutdown()
     server.server_close()
@@ -109,7 +113,6 @@ def container_credentials(
     monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.aws/credentials
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", f"{scripted.url}/credentials")
-    monkeypatch.setenv("AWS_ENDPOINT_URL", scripted.url)
     return scripted
 
 
@@ -161,10 +164,7 @@ INVALID = {"__type": "com.amazon.coral.validate#ValidationException", "message":
     ],
     indirect=True,
 )
-def test_one_transient_failure_is_absorbed(
-    scripted: ScriptedDynamoDB, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("AWS_ENDPOINT_URL", scripted.url)
+def test_one_transient_failure_is_absorbed(scripted: ScriptedDynamoDB) -> None:
     assert _get("Alice") == date(1990, 5, 17)
     assert scripted.targets == ["DynamoDB_20120810.GetItem"] * 2
 
@@ -179,10 +179,9 @@ def test_one_transient_failure_is_absorbed(
     indirect=["scripted"],
 )
 def test_a_failure_not_absorbed_is_a_store_error_naming_it(
-    scripted: ScriptedDynamoDB, error: str, attempts: int, monkeypatch: pytest.MonkeyPatch
+    scripted: ScriptedDynamoDB, error: str, attempts: int
 ) -> None:
     """A second transient failure ends the call; a refusal (a bad request) is never retried."""
-    monkeypatch.setenv("AWS_ENDPOINT_URL", scripted.url)
     with pytest.raises(StoreUnavailableError, match=error):
         _get("Alice")
     assert len(scripted.targets) == attempts
@@ -194,6 +193,7 @@ def test_the_dynamodb_endpoint_variable_wins_over_the_general_one(
     silent_endpoint: list[socket.socket],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # silent_endpoint, set up after scripted, holds AWS_ENDPOINT_URL.
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", scripted.url)
     assert _get("Nobody") is None
     assert not silent_endpoint

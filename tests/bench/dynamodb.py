@@ -23,7 +23,7 @@ from unittest import mock
 import uvloop
 
 from hello_birthday.settings import Settings
-from hello_birthday.store.dynamodb import DynamoDBStore
+from hello_birthday.store import open_store
 from hello_birthday.store.schema import PARTITION_KEY
 from tests.bench import report
 from tests.bench.load import Measurement
@@ -70,7 +70,9 @@ def time_in_turns(
 async def _time_in_turns(
     direct: "DynamoDBClient", port: int, users: int, seconds: float
 ) -> dict[str, Measurement]:
-    store = DynamoDBStore(TABLE, Settings.from_env().store_timeout)
+    # Opened as the service opens it, from the same settings.
+    settings = Settings.from_env()
+    store = open_store(settings.store_url, settings.store_timeout)
     service = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     failed = 0
 

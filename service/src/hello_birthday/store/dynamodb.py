@@ -97,15 +97,13 @@ class DynamoDBStore:
         # Its timeout bounds each attempt; the deadline below bounds the call, retry included.
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout))
         # Credentials: the environment, ~/.aws, then the ECS task role (or EC2 instance role).
-        self._client = Client(
+        self._table = Client(
             AIOHTTP(self._session),
             _SharedLookups(Credentials.auto()),
             region,
             endpoint=_endpoint(),
             throttle_config=_ONE_ATTEMPT,
-        )
-        self._table_name = table
-        self._table = self._client.table(table)
+        ).table(table)
         self._deadline = timeout * 1.5
 
     async def _call(self, operation: Callable[[], Awaitable[T]]) -> T:
@@ -141,7 +139,7 @@ class DynamoDBStore:
         )
 
     async def check(self) -> None:
-        await self._call(lambda: self._client.describe_table(self._table_name))
+        await self._call(self._table.describe)
 
     async def close(self) -> None:
         await self._session.close()
