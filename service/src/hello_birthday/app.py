@@ -4,7 +4,6 @@ import json
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, date, datetime
 from json.encoder import encode_basestring
 from typing import TextIO
 
@@ -32,8 +31,7 @@ from hello_birthday.problems import (
 )
 from hello_birthday.settings import Settings
 from hello_birthday.store import Store, StoreUnavailableError, open_store
-
-Clock = Callable[[], datetime]
+from hello_birthday.today import Clock, Today, utc_now
 
 
 def _json(field: str, value: str) -> Response:
@@ -45,10 +43,6 @@ def _json(field: str, value: str) -> Response:
     return Response(
         f'{{"{field}":{encode_basestring(value)}}}'.encode(), media_type="application/json"
     )
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -82,7 +76,7 @@ class Service:
 
     def __init__(self, settings: Settings, clock: Clock, metrics: Metrics) -> None:
         self.settings = settings
-        self.clock = clock
+        self.today = Today(clock, settings.timezone)
         self.metrics = metrics
         self.shutdown = ShutdownSignal()
         self._store: Store | None = None
@@ -106,9 +100,6 @@ class Service:
         if self._store is None:
             raise StoreUnavailableError("the store is not open")
         return self._store
-
-    def today(self) -> date:
-        return self.clock().astimezone(self.settings.timezone).date()
 
     @asynccontextmanager
     async def lifespan(self, _: Starlette) -> AsyncIterator[None]:
