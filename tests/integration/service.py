@@ -31,6 +31,11 @@ class Service:
         full_env = {**os.environ, **settings, **env}
         self._child = ChildProcess([*argv, "--workers", str(workers)], full_env, log_path)
 
+    @property
+    def pid(self) -> int:
+        """The process started: uvicorn's supervisor when there are several workers."""
+        return self._child.pid
+
     def start(self) -> None:
         """Start it and wait for its first /readyz 200."""
         self._child.start_serving(f"{self.url}/readyz", timeout=READY_SECONDS, status=200)
