@@ -1,10 +1,11 @@
-"""The SQLite store's read cache: every store on one file sees every other's writes at once."""
+"""The SQLite store's read cache and group commits: every store on one file (one per worker)
+sees every other's writes at once, and the PUTs of one event-loop pass share a transaction."""
 
 import asyncio
 import multiprocessing
 import sqlite3
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack, contextmanager
 from datetime import date
 from multiprocessing.synchronize import Barrier as BarrierType
 from pathlib import Path
@@ -18,8 +19,10 @@ from hello_birthday.store.sqlite import SQLiteStore
 
 BORN = date(1990, 5, 17)
 REBORN = date(1991, 6, 18)
+GROUP = [f"User{letter}" for letter in "ABCDEFGHIJKLMNOPQRST"]
 
-StoreOpener = Callable[[], AbstractAsyncContextManager[SQLiteStore]]
+Scenario = Callable[..., Awaitable[None]]
+Runner = Callable[[Scenario], None]
 
 
 @pytest.fixture
@@ -28,18 +31,33 @@ def database(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def open_store(database: Path) -> StoreOpener:
-    """Opens a store on the test's database file: one per worker process in the service."""
+def in_stores(database: Path) -> Runner:
+    """Runs scenario(*stores) on an event loop, a store per parameter, all on the test's file."""
 
-    @asynccontextmanager
-    async def opened() -> AsyncIterator[SQLiteStore]:
-        store = SQLiteStore(str(database), timeout=1.0)
-        try:
-            yield store
-        finally:
-            await store.close()
+    def run(scenario: Scenario) -> None:
+        async def main() -> None:
+            async with AsyncExitStack() as stack:
+                stores = []
+                for _ in range(scenario.__code__.co_argcount):
+                    store = SQLiteStore(str(database), timeout=1.0)
+                    stack.push_async_callback(store.close)
+                    stores.append(store)
+                await scenario(*stores)
 
-    return opened
+        asyncio.run(main())
+
+    return run
+
+
+@contextmanager
+def write_lock(database: Path) -> Iterator[None]:
+    """Another process holding SQLite's write lock."""
+    holder = sqlite3.connect(database, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        yield
+    finally:
+        holder.close()
 
 
 def delete_outside_the_service(database: Path, username: str) -> None:
@@ -47,69 +65,171 @@ def delete_outside_the_service(database: Path, username: str) -> None:
         db.execute("DELETE FROM birthdays WHERE username = ?", (username,))
 
 
-def test_a_write_is_read_at_once_by_a_store_that_cached_the_user(
-    open_store: StoreOpener,
-) -> None:
-    async def scenario() -> None:
-        async with open_store() as reader, open_store() as writer:
-            assert await reader.get("Ann") is None  # unknown users are cached too
-            await writer.put("Ann", BORN)
-            assert await reader.get("Ann") == BORN
-            await writer.put("Ann", REBORN)
-            assert await reader.get("Ann") == REBORN
-            assert await writer.get("Ann") == REBORN
-
-    asyncio.run(scenario())
+def generation_of(database: Path) -> int:
+    generation = SharedGeneration(f"{database}-generation")
+    try:
+        return generation.read()
+    finally:
+        generation.close()
 
 
-def test_reads_come_from_the_cache_until_a_store_writes(
-    open_store: StoreOpener, database: Path
-) -> None:
-    async def scenario() -> None:
-        async with open_store() as reader, open_store() as writer:
-            await writer.put("Ann", BORN)
-            assert await reader.get("Ann") == BORN
-            delete_outside_the_service(database, "Ann")
-            assert await reader.get("Ann") == BORN  # cached: SQLite was not asked
-            await writer.put("Bob", REBORN)  # any write empties every store's cache
-            assert await reader.get("Ann") is None
+def stored(database: Path) -> dict[str, str]:
+    with sqlite3.connect(database) as db:
+        return dict(db.execute("SELECT username, date_of_birth FROM birthdays"))
 
-    asyncio.run(scenario())
+
+def test_a_write_is_read_at_once_by_a_store_that_cached_the_user(in_stores: Runner) -> None:
+    async def scenario(reader: SQLiteStore, writer: SQLiteStore) -> None:
+        assert await reader.get("Ann") is None  # unknown users are cached too
+        await writer.put("Ann", BORN)
+        assert await reader.get("Ann") == BORN
+        await writer.put("Ann", REBORN)
+        assert await reader.get("Ann") == REBORN
+        assert await writer.get("Ann") == REBORN
+
+    in_stores(scenario)
+
+
+def test_reads_come_from_the_cache_until_a_store_writes(in_stores: Runner, database: Path) -> None:
+    async def scenario(reader: SQLiteStore, writer: SQLiteStore) -> None:
+        await writer.put("Ann", BORN)
+        assert await reader.get("Ann") == BORN
+        delete_outside_the_service(database, "Ann")
+        assert await reader.get("Ann") == BORN  # cached: SQLite was not asked
+        await writer.put("Bob", REBORN)  # any write empties every store's cache
+        assert await reader.get("Ann") is None
+
+    in_stores(scenario)
 
 
 def test_a_full_cache_starts_over(
-    open_store: StoreOpener, database: Path, monkeypatch: pytest.MonkeyPatch
+    in_stores: Runner, database: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(sqlite_store, "CACHE_LIMIT", 2)
+
+    async def scenario(store: SQLiteStore) -> None:
+        await asyncio.gather(store.put("Ann", BORN), store.put("Bob", BORN))
+        assert await store.get("Ann") == BORN
+        assert await store.get("Bob") == BORN  # the cache is full
+        delete_outside_the_service(database, "Ann")
+        assert await store.get("Cid") is None  # no room: the cache was emptied first
+        assert await store.get("Ann") is None  # so Ann is read from SQLite again
+
+    in_stores(scenario)
+
+
+def test_a_failed_write_changes_nothing_cached(in_stores: Runner, database: Path) -> None:
+    async def scenario(reader: SQLiteStore, writer: SQLiteStore) -> None:
+        await writer.put("Ann", BORN)
+        assert await reader.get("Ann") == BORN
+        with write_lock(database), pytest.raises(StoreUnavailableError):
+            await writer.put("Ann", REBORN)
+        assert await reader.get("Ann") == BORN
+        assert await writer.get("Ann") == BORN
+
+    in_stores(scenario)
+
+
+def test_the_puts_of_one_loop_pass_share_one_commit(in_stores: Runner, database: Path) -> None:
+    async def scenario(store: SQLiteStore) -> None:
+        before = generation_of(database)
+        await asyncio.gather(*(store.put(name, BORN) for name in GROUP))
+        assert generation_of(database) == before + 1  # one commit, one bump
+
+    in_stores(scenario)
+    assert stored(database) == dict.fromkeys(GROUP, BORN.isoformat())
+
+
+def test_puts_awaited_one_after_another_commit_one_by_one(
+    in_stores: Runner, database: Path
+) -> None:
+    async def scenario(store: SQLiteStore) -> None:
+        before = generation_of(database)
+        for name in GROUP[:3]:
+            await store.put(name, BORN)
+            assert stored(database)[name] == BORN.isoformat()  # committed before it returned
+        assert generation_of(database) == before + 3
+
+    in_stores(scenario)
+
+
+def test_the_later_of_two_puts_in_one_group_wins(in_stores: Runner, database: Path) -> None:
+    async def scenario(store: SQLiteStore) -> None:
+        await asyncio.gather(store.put("Ann", BORN), store.put("Ann", REBORN))
+
+    in_stores(scenario)
+    assert stored(database) == {"Ann": REBORN.isoformat()}
+
+
+def test_a_group_that_cannot_commit_fails_as_a_whole(in_stores: Runner, database: Path) -> None:
+    async def scenario(store: SQLiteStore) -> None:
+        await store.put("Ann", BORN)
+        before = generation_of(database)
+        with write_lock(database):
+            outcomes = await asyncio.gather(
+                *(store.put(name, REBORN) for name in ("Ann", "Bob", "Cid")),
+                return_exceptions=True,
+            )
+        assert all(isinstance(outcome, StoreUnavailableError) for outcome in outcomes)
+        assert generation_of(database) == before
+
+    in_stores(scenario)
+    assert stored(database) == {"Ann": BORN.isoformat()}
+
+
+def test_a_group_failing_inside_its_transaction_leaves_none_open(
+    in_stores: Runner, database: Path
+) -> None:
+    with sqlite3.connect(database, isolation_level=None) as db:
+        db.execute(
+            "CREATE TABLE birthdays (username TEXT PRIMARY KEY NOT NULL, "
+            "date_of_birth TEXT NOT NULL) WITHOUT ROWID"
+        )
+        db.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON birthdays WHEN NEW.username = 'Bad' "
+            "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        )
+
+    async def scenario(store: SQLiteStore) -> None:
+        outcomes = await asyncio.gather(
+            store.put("Ann", BORN), store.put("Bad", BORN), return_exceptions=True
+        )
+        assert all(isinstance(outcome, StoreUnavailableError) for outcome in outcomes)
+        await store.put("Bob", BORN)  # the failed group's transaction was rolled back
+
+    in_stores(scenario)
+    assert stored(database) == {"Bob": BORN.isoformat()}
+
+
+def test_a_put_queued_while_a_group_waits_for_the_lock_commits_after_it(
+    in_stores: Runner, database: Path
+) -> None:
+    async def scenario(store: SQLiteStore) -> None:
+        before = generation_of(database)
+        with write_lock(database):
+            first = asyncio.create_task(store.put("Ann", BORN))
+            await asyncio.sleep(0.05)  # Ann's group is waiting for the lock
+            second = asyncio.create_task(store.put("Bob", REBORN))
+            await asyncio.sleep(0.05)
+            assert not first.done()
+            assert not second.done()
+        await asyncio.gather(first, second)
+        assert generation_of(database) == before + 2  # two groups, one after the other
+
+    in_stores(scenario)
+    assert stored(database) == {"Ann": BORN.isoformat(), "Bob": REBORN.isoformat()}
+
+
+def test_closing_commits_the_writes_still_queued(database: Path) -> None:
     async def scenario() -> None:
-        monkeypatch.setattr(sqlite_store, "CACHE_LIMIT", 2)
-        async with open_store() as store:
-            for name in ("Ann", "Bob"):
-                await store.put(name, BORN)
-            assert await store.get("Ann") == BORN
-            assert await store.get("Bob") == BORN  # the cache is full
-            delete_outside_the_service(database, "Ann")
-            assert await store.get("Cid") is None  # no room: the cache was emptied first
-            assert await store.get("Ann") is None  # so Ann is read from SQLite again
+        store = SQLiteStore(str(database), timeout=1.0)
+        puts = [asyncio.create_task(store.put(name, BORN)) for name in GROUP[:3]]
+        await asyncio.sleep(0)  # the PUTs have queued; their group has not committed yet
+        await store.close()
+        await asyncio.gather(*puts)
 
     asyncio.run(scenario())
-
-
-def test_a_failed_write_changes_nothing_cached(open_store: StoreOpener, database: Path) -> None:
-    async def scenario() -> None:
-        async with open_store() as reader, open_store() as writer:
-            await writer.put("Ann", BORN)
-            assert await reader.get("Ann") == BORN
-            holder = sqlite3.connect(database, isolation_level=None)
-            try:
-                holder.execute("BEGIN IMMEDIATE")  # another process holds the write lock
-                with pytest.raises(StoreUnavailableError):
-                    await writer.put("Ann", REBORN)
-            finally:
-                holder.close()
-            assert await reader.get("Ann") == BORN
-            assert await writer.get("Ann") == BORN
-
-    asyncio.run(scenario())
+    assert stored(database) == dict.fromkeys(GROUP[:3], BORN.isoformat())
 
 
 def test_an_unusable_generation_file_is_a_store_error(database: Path) -> None:
