@@ -40,8 +40,8 @@ TABLE = "hello-birthday-bench"
 def emulator(workdir: Path) -> Iterator[Emulator]:
     """moto's DynamoDB server on a free loopback port, with the service's table created."""
     moto = MotoServer(workdir / "moto.log")
-    moto.start()
     try:
+        moto.start()  # inside: a SIGTERM while moto starts must still stop it
         found = moto.emulator()
         found.create_table(TABLE)
         yield found

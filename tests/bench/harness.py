@@ -165,7 +165,7 @@ def _round(
         }
         for config in CONFIGS:
             if config.server != "baseline":
-                seed_users(servers[config.name].port, args.users)
+                _seed(servers[config.name], args.users)
         port = servers[report.GET_DYNAMODB].port
         store_env = _service_env(dynamodb.service_env(emulator))
         for config in LOADED_BY_WRK:
@@ -189,6 +189,18 @@ def _round(
             for name, server in servers.items()
         }
     return samples, beside
+
+
+def _seed(server: Server, users: int) -> None:
+    try:
+        seed_users(server.port, users)
+    except OSError as error:
+        # A server that went away after its first /readyz: say which, and what it last wrote.
+        state = "exited" if server.child.exited() else "still running"
+        raise RuntimeError(
+            f"seeding {server.name} on port {server.port} failed ({error}); the server is "
+            f"{state}; its log ends:\n{server.child.log_tail()}"
+        ) from error
 
 
 @contextmanager
