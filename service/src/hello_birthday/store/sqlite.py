@@ -152,11 +152,11 @@ class SQLiteStore:
             group, self._writes = self._writes, []
             try:
                 await self._commit(group)
+                # Before the 204s: no GET that starts after them can be answered from a cache.
+                self._generation.bump()
             except Exception as error:  # every PUT of the group fails as the group did
                 outcome: BaseException | None = error
             else:
-                # Before the 204s: no GET that starts after them can be answered from a cache.
-                self._generation.bump()
                 outcome = None
             for *_, committed in group:
                 if committed.done():  # its request was cancelled
