@@ -180,17 +180,13 @@ def test_a_group_that_cannot_commit_fails_as_a_whole(in_stores: Runner, database
 def test_a_group_failing_inside_its_transaction_leaves_none_open(
     in_stores: Runner, database: Path
 ) -> None:
-    with sqlite3.connect(database, isolation_level=None) as db:
-        db.execute(
-            "CREATE TABLE birthdays (username TEXT PRIMARY KEY NOT NULL, "
-            "date_of_birth TEXT NOT NULL) WITHOUT ROWID"
-        )
-        db.execute(
-            "CREATE TRIGGER refuse BEFORE INSERT ON birthdays WHEN NEW.username = 'Bad' "
-            "BEGIN SELECT RAISE(ABORT, 'refused'); END"
-        )
-
     async def scenario(store: SQLiteStore) -> None:
+        # On the table the store created: a row SQLite refuses halfway through the group.
+        with sqlite3.connect(database, isolation_level=None) as db:
+            db.execute(
+                "CREATE TRIGGER refuse BEFORE INSERT ON birthdays WHEN NEW.username = 'Bad' "
+                "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+            )
         outcomes = await asyncio.gather(
             store.put("Ann", BORN), store.put("Bad", BORN), return_exceptions=True
         )

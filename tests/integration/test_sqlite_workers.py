@@ -1,7 +1,6 @@
 """Two workers on one SQLite file, each with its read cache: a write through either one is read
 at once through the other, whether that worker had the user cached or not."""
 
-from collections import defaultdict
 from contextlib import ExitStack
 from datetime import date
 
@@ -36,20 +35,16 @@ def worker_of_each_port(service: Service) -> dict[int, int]:
 
 def one_client_per_worker(service: Service, stack: ExitStack) -> tuple[httpx.Client, httpx.Client]:
     """Kept-alive clients, one connection each, until two are served by different workers."""
-    ports: dict[httpx.Client, int] = {}
+    clients: dict[int, httpx.Client] = {}  # the first client of each worker
     for _ in range(MOST_CONNECTIONS):
         client = stack.enter_context(
             httpx.Client(base_url=service.url, timeout=10.0, limits=httpx.Limits(max_connections=1))
         )
         response = client.get("/healthz")
         assert response.status_code == 200
-        ports[client] = client_port(response)
-        owners = worker_of_each_port(service)
-        by_worker: dict[int, list[httpx.Client]] = defaultdict(list)
-        for kept, port in ports.items():
-            by_worker[owners[port]].append(kept)
-        if len(by_worker) == 2:
-            first, second = (kept[0] for kept in by_worker.values())
+        clients.setdefault(worker_of_each_port(service)[client_port(response)], client)
+        if len(clients) == 2:
+            first, second = clients.values()
             return first, second
     raise AssertionError(f"{MOST_CONNECTIONS} connections all went to one worker")
 

@@ -7,7 +7,6 @@ from typing import Final
 #: Reads the current instant as an aware datetime.
 Clock = Callable[[], datetime]
 QUARTER_HOUR: Final = timedelta(minutes=15)
-_LAST_MICROSECOND: Final = timedelta(microseconds=1)
 _NEVER: Final = datetime.min.replace(tzinfo=UTC)
 
 
@@ -45,7 +44,7 @@ class Today:
         start = utc.replace(minute=utc.minute - utc.minute % 15, second=0, microsecond=0)
         end = start + QUARTER_HOUR
         first = start.astimezone(self._timezone)
-        last = (end - _LAST_MICROSECOND).astimezone(self._timezone)
+        last = (end - timedelta.resolution).astimezone(self._timezone)
         if first.date() == last.date() == today and first.utcoffset() == last.utcoffset():
             self._start, self._end, self._date = start, end, today
         return today
