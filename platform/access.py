@@ -15,11 +15,10 @@ import pulumi_aws as aws
 TABLE_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DescribeTable")
 # Reading and writing a table encrypted with a customer key needs the key, through DynamoDB only.
 KEY_ACTIONS = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey")
-# Writing to a log group that exists: streams are log-group resources, events log-stream ones.
-# ECS's awslogs driver (container logs) and the collector's awsemf exporter (metrics) need no
-# more: the exporter creates a group only when it is missing, which Pulumi rules out.
-LOG_STREAM_ACTIONS = ("logs:CreateLogStream",)
-LOG_EVENT_ACTIONS = ("logs:PutLogEvents",)
+# Writing to a log group that exists; IAM authorizes both on the stream's ARN. ECS's awslogs
+# driver (container logs) and the collector's awsemf exporter (metrics) need no more: the
+# exporter creates a group only when it is missing, which Pulumi rules out.
+LOG_WRITER_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
 # What ECS needs before the containers start, besides container logs: the service's image.
 IMAGE_PULL_ACTIONS = (
     "ecr:BatchCheckLayerAvailability",
@@ -38,6 +37,8 @@ def service_trust(service: str, account_id: str, source_arn: str | None = None) 
     return {
         "Version": "2012-10-17",
         "Statement": [
+            # parliament reports MALFORMED ("neither Resource nor NotResource"): it reads every
+            # document as an identity policy. A trust policy's resource is the role itself.
             {
                 "Effect": "Allow",
                 "Principal": {"Service": service},
@@ -56,22 +57,14 @@ def ecs_tasks_trust(account_id: str, region: str) -> dict[str, Any]:
     )
 
 
-def log_writer(sid: str, log_group_arn: pulumi.Input[str]) -> list[dict[str, Any]]:
-    """Statements that let a role write events into new streams of one log group."""
-    return [
-        {
-            "Sid": f"{sid}Streams",
-            "Effect": "Allow",
-            "Action": list(LOG_STREAM_ACTIONS),
-            "Resource": log_group_arn,
-        },
-        {
-            "Sid": f"{sid}Events",
-            "Effect": "Allow",
-            "Action": list(LOG_EVENT_ACTIONS),
-            "Resource": pulumi.Output.concat(log_group_arn, ":log-stream:*"),
-        },
-    ]
+def log_writer(sid: str, log_group_arn: pulumi.Input[str]) -> dict[str, Any]:
+    """A statement that lets a role write events into new streams of one log group."""
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": list(LOG_WRITER_ACTIONS),
+        "Resource": pulumi.Output.concat(log_group_arn, ":log-stream:*"),
+    }
 
 
 def task_policy(
@@ -101,7 +94,7 @@ def task_policy(
                         "StringEquals": {"kms:ViaService": f"dynamodb.{region}.amazonaws.com"}
                     },
                 },
-                *log_writer("Metrics", metrics_log_group_arn),
+                log_writer("Metrics", metrics_log_group_arn),
             ],
         }
     )
@@ -112,7 +105,7 @@ def execution_policy(
 ) -> pulumi.Output[str]:
     """What AmazonECSTaskExecutionRolePolicy grants on every repository and log group, scoped
     to this stack's. The collector's image is public (ECR Public needs no credentials)."""
-    statements = log_writer("ContainerLogs", log_group_arn)
+    statements = [log_writer("ContainerLogs", log_group_arn)]
     if repository_arn is not None:
         statements += [
             {
@@ -122,7 +115,9 @@ def execution_policy(
                 "Resource": repository_arn,
             },
             {
-                # The action has no resource type: AWS accepts only "*".
+                # The action has no resource type: AWS accepts only "*". parliament reports
+                # CREDENTIALS_EXPOSURE for it: the token it returns lets this role pull what
+                # PullImage allows (this repository) and nothing more.
                 "Sid": "RegistryLogin",
                 "Effect": "Allow",
                 "Action": list(REGISTRY_LOGIN_ACTIONS),

@@ -218,7 +218,7 @@ def test_task_role_may_only_use_its_table_and_write_its_metrics(built: Build, st
     key_arn = mock_arn(build, build.one("aws:kms/key:Key"))
     metrics_arn = mock_log_group_arn(build, "/metrics")
     by_resource = {statement["Resource"]: statement for statement in statements}
-    assert set(by_resource) == {table_arn, key_arn, metrics_arn, f"{metrics_arn}:log-stream:*"}
+    assert set(by_resource) == {table_arn, key_arn, f"{metrics_arn}:log-stream:*"}
     assert sorted(by_resource[table_arn]["Action"]) == [
         "dynamodb:DescribeTable",
         "dynamodb:GetItem",
@@ -229,8 +229,10 @@ def test_task_role_may_only_use_its_table_and_write_its_metrics(built: Build, st
         "dynamodb."
     )
     # What the collector's awsemf exporter calls on a log group that exists, and nothing more.
-    assert by_resource[metrics_arn]["Action"] == ["logs:CreateLogStream"]
-    assert by_resource[f"{metrics_arn}:log-stream:*"]["Action"] == ["logs:PutLogEvents"]
+    assert by_resource[f"{metrics_arn}:log-stream:*"]["Action"] == [
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+    ]
     for statement in statements:
         assert statement["Effect"] == "Allow"
         assert not any("*" in action for action in statement["Action"])
@@ -624,7 +626,8 @@ def test_execution_role_pulls_this_stacks_image_and_writes_its_logs_only(
         for action in statement["Action"]
         for resource in [statement["Resource"]]
     }
-    expected = {("logs:CreateLogStream", logs), ("logs:PutLogEvents", f"{logs}:log-stream:*")}
+    streams = f"{logs}:log-stream:*"
+    expected = {("logs:CreateLogStream", streams), ("logs:PutLogEvents", streams)}
     if config_value(stack, "compute"):
         repository = build.one("aws:ecr/repository:Repository").inputs["name"]
         repository_arn = f"arn:aws:ecr:{setting(stack, 'region')}:{ACCOUNT}:repository/{repository}"
