@@ -19,15 +19,16 @@ SERVICE_NAME = "hello-birthday"
 
 def build_compute(
     settings: StackSettings,
+    *,
     data: Data,
+    registry: Registry,
     access: TaskAccess,
     alerts: Alerts,
     aws: pulumi.ResourceOptions,
 ) -> None:
-    """Network, registry, load balancer, ECS service, scaling and alarms (not on LocalStack)."""
+    """Network, load balancer, ECS service, scaling and alarms (not on LocalStack)."""
     prefix = settings.name_prefix
     network = Network(prefix, settings.network, settings.region, opts=aws)
-    registry = Registry(prefix, repository_name=prefix, opts=aws)
     edge = Edge(
         prefix,
         settings.edge,
@@ -71,11 +72,16 @@ def build_compute(
             dependencies=[edge],
         ),
         runtime=Runtime(
+            account_id=settings.account_id,
+            region=settings.region,
             task_role_arn=access.task_role_arn,
             execution_role_arn=access.execution_role_arn,
+            role_policies=access.policies,
             log_group_name=access.log_group_name,
+            metrics_log_group_name=access.metrics_log_group_name,
+            # The dashboard and the store-errors alarm read the same namespace.
+            metrics_namespace=prefix,
             table_name=data.table_name,
-            region=settings.region,
         ),
         deployment_alarm_names=observability.deployment_alarm_names,
         opts=aws,
@@ -100,17 +106,21 @@ def main() -> None:
     aws = pulumi.ResourceOptions(providers=[aws_provider(settings)])
     prefix = settings.name_prefix
     data = Data(prefix, settings.data, opts=aws)
+    # The execution role pulls from the stack's repository (none on LocalStack).
+    registry = Registry(prefix, repository_name=prefix, opts=aws) if settings.compute else None
     access = TaskAccess(
         prefix,
+        account_id=settings.account_id,
+        region=settings.region,
         table_arn=data.table_arn,
         key_arn=data.key_arn,
-        region=settings.region,
+        repository_arn=registry.repository_arn if registry else None,
         log_retention_days=settings.task.log_retention_days,
         opts=aws,
     )
     alerts = Alerts(prefix, settings.alarms.emails, opts=aws)
-    if settings.compute:
-        build_compute(settings, data, access, alerts, aws)
+    if registry is not None:
+        build_compute(settings, data=data, registry=registry, access=access, alerts=alerts, aws=aws)
     pulumi.export("table_name", data.table_name)
     pulumi.export("alarm_topic_arn", alerts.topic_arn)
 

@@ -1,6 +1,12 @@
-"""Task access: the service's log group, its task role and the separate execution role."""
+"""Task access: the service's log groups, its task role and the separate execution role.
+
+Every policy here names its resources; only `ecr:GetAuthorizationToken`, which has no resource
+of its own, is granted on `*`.
+"""
 
 import json
+from collections.abc import Sequence
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -9,25 +15,66 @@ import pulumi_aws as aws
 TABLE_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DescribeTable")
 # Reading and writing a table encrypted with a customer key needs the key, through DynamoDB only.
 KEY_ACTIONS = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey")
-EXECUTION_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
-ECS_TASKS_TRUST = json.dumps(
-    {
+# Writing to a log group that exists; IAM authorizes both on the stream's ARN. ECS's awslogs
+# driver (container logs) and the collector's awsemf exporter (metrics) need no more: the
+# exporter creates a group only when it is missing, which Pulumi rules out.
+LOG_WRITER_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
+# What ECS needs before the containers start, besides container logs: the service's image.
+IMAGE_PULL_ACTIONS = (
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:GetDownloadUrlForLayer",
+    "ecr:BatchGetImage",
+)
+REGISTRY_LOGIN_ACTIONS = ("ecr:GetAuthorizationToken",)
+
+
+def service_trust(service: str, account_id: str, source_arn: str | None = None) -> dict[str, Any]:
+    """A role only `service` may assume, and only on behalf of this account (and resources
+    matching `source_arn`): no other AWS customer can have the service act with it."""
+    condition: dict[str, dict[str, str]] = {"StringEquals": {"aws:SourceAccount": account_id}}
+    if source_arn:
+        condition["ArnLike"] = {"aws:SourceArn": source_arn}
+    return {
         "Version": "2012-10-17",
         "Statement": [
+            # parliament reports MALFORMED ("neither Resource nor NotResource"): it reads every
+            # document as an identity policy. A trust policy's resource is the role itself.
             {
                 "Effect": "Allow",
-                "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+                "Principal": {"Service": service},
                 "Action": "sts:AssumeRole",
+                "Condition": condition,
             }
         ],
     }
-)
+
+
+def ecs_tasks_trust(account_id: str, region: str) -> dict[str, Any]:
+    """The task and execution roles: ECS tasks of this account and region only, as the ECS
+    developer guide's task IAM role page recommends."""
+    return service_trust(
+        "ecs-tasks.amazonaws.com", account_id, f"arn:aws:ecs:{region}:{account_id}:*"
+    )
+
+
+def log_writer(sid: str, log_group_arn: pulumi.Input[str]) -> dict[str, Any]:
+    """A statement that lets a role write events into new streams of one log group."""
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": list(LOG_WRITER_ACTIONS),
+        "Resource": pulumi.Output.concat(log_group_arn, ":log-stream:*"),
+    }
 
 
 def task_policy(
-    table_arn: pulumi.Input[str], key_arn: pulumi.Input[str], region: str
+    table_arn: pulumi.Input[str],
+    key_arn: pulumi.Input[str],
+    metrics_log_group_arn: pulumi.Input[str],
+    region: str,
 ) -> pulumi.Output[str]:
-    """The task role's only permissions, scoped to one table and its key."""
+    """The task role's only permissions: one table and its key for the service, one log group
+    for the metrics collector."""
     return pulumi.Output.json_dumps(
         {
             "Version": "2012-10-17",
@@ -47,25 +94,58 @@ def task_policy(
                         "StringEquals": {"kms:ViaService": f"dynamodb.{region}.amazonaws.com"}
                     },
                 },
+                log_writer("Metrics", metrics_log_group_arn),
             ],
         }
     )
 
 
+def execution_policy(
+    log_group_arn: pulumi.Input[str], repository_arn: pulumi.Input[str] | None
+) -> pulumi.Output[str]:
+    """What AmazonECSTaskExecutionRolePolicy grants on every repository and log group, scoped
+    to this stack's. The collector's image is public (ECR Public needs no credentials)."""
+    statements = [log_writer("ContainerLogs", log_group_arn)]
+    if repository_arn is not None:
+        statements += [
+            {
+                "Sid": "PullImage",
+                "Effect": "Allow",
+                "Action": list(IMAGE_PULL_ACTIONS),
+                "Resource": repository_arn,
+            },
+            {
+                # The action has no resource type: AWS accepts only "*". parliament reports
+                # CREDENTIALS_EXPOSURE for it: the token it returns lets this role pull what
+                # PullImage allows (this repository) and nothing more.
+                "Sid": "RegistryLogin",
+                "Effect": "Allow",
+                "Action": list(REGISTRY_LOGIN_ACTIONS),
+                "Resource": "*",
+            },
+        ]
+    return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": statements})
+
+
 class TaskAccess(pulumi.ComponentResource):
-    """What a running task may touch, and where its logs go."""
+    """What a running task may touch, and where its logs and metrics go."""
 
     log_group_name: pulumi.Output[str]
+    metrics_log_group_name: pulumi.Output[str]
     task_role_arn: pulumi.Output[str]
     execution_role_arn: pulumi.Output[str]
+    #: Every policy of both roles: whatever runs with the roles must wait for all of them.
+    policies: Sequence[pulumi.Resource]
 
     def __init__(
         self,
         name: str,
         *,
+        account_id: str,
+        region: str,
         table_arn: pulumi.Input[str],
         key_arn: pulumi.Input[str],
-        region: str,
+        repository_arn: pulumi.Input[str] | None,
         log_retention_days: int,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -77,27 +157,40 @@ class TaskAccess(pulumi.ComponentResource):
             retention_in_days=log_retention_days,
             opts=child,
         )
-        task_role = aws.iam.Role(f"{name}-task", assume_role_policy=ECS_TASKS_TRUST, opts=child)
-        aws.iam.RolePolicy(
+        # The collector's embedded-metric-format events: CloudWatch extracts the metrics as they
+        # arrive, and the events stay out of the service's own log searches.
+        metrics_log_group = aws.cloudwatch.LogGroup(
+            f"{name}-metrics",
+            name=f"/ecs/{name}/metrics",
+            retention_in_days=log_retention_days,
+            opts=child,
+        )
+        trust = json.dumps(ecs_tasks_trust(account_id, region))
+        task_role = aws.iam.Role(f"{name}-task", assume_role_policy=trust, opts=child)
+        task_role_policy = aws.iam.RolePolicy(
             f"{name}-task",
             role=task_role.id,
-            policy=task_policy(table_arn, key_arn, region),
+            policy=task_policy(table_arn, key_arn, metrics_log_group.arn, region),
             opts=child,
         )
         # Pulling the image and writing logs happen before the app starts: a different identity.
-        execution_role = aws.iam.Role(
-            f"{name}-execution", assume_role_policy=ECS_TASKS_TRUST, opts=child
-        )
-        aws.iam.RolePolicyAttachment(
-            f"{name}-execution", role=execution_role.name, policy_arn=EXECUTION_POLICY, opts=child
+        execution_role = aws.iam.Role(f"{name}-execution", assume_role_policy=trust, opts=child)
+        execution_role_policy = aws.iam.RolePolicy(
+            f"{name}-execution",
+            role=execution_role.id,
+            policy=execution_policy(log_group.arn, repository_arn),
+            opts=child,
         )
 
         self.log_group_name = log_group.name
+        self.metrics_log_group_name = metrics_log_group.name
         self.task_role_arn = task_role.arn
         self.execution_role_arn = execution_role.arn
+        self.policies = [task_role_policy, execution_role_policy]
         self.register_outputs(
             {
                 "log_group_name": self.log_group_name,
+                "metrics_log_group_name": self.metrics_log_group_name,
                 "task_role_arn": self.task_role_arn,
                 "execution_role_arn": self.execution_role_arn,
             }

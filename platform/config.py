@@ -4,13 +4,27 @@ Pulumi.yaml declares every key with its type and default, so this module only re
 the per-environment values live in environments/Pulumi.<stack>.yaml.
 """
 
+import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal, cast
 
 import pulumi
+from collector import COLLECTOR_CPU, COLLECTOR_MEMORY_MIB
 
-CONTAINER_PORT = 8000
 DeploymentStrategy = Literal["ROLLING", "BLUE_GREEN"]
+ACCOUNT_ID = re.compile(r"[0-9]{12}")
+# Fargate's task sizes: CPU units -> the memory sizes (MiB) allowed with them (the ECS developer
+# guide, "Amazon ECS task definition parameters for Fargate", task size table).
+FARGATE_SIZES: dict[int, Sequence[int]] = {
+    256: (512, 1024, 2048),
+    512: range(1024, 4097, 1024),
+    1024: range(2048, 8193, 1024),
+    2048: range(4096, 16385, 1024),
+    4096: range(8192, 30721, 1024),
+    8192: range(16384, 61441, 4096),
+    16384: range(32768, 122881, 8192),
+}
 
 
 @dataclass(frozen=True)
@@ -28,7 +42,11 @@ class DataSettings:
 
 @dataclass(frozen=True)
 class TaskSettings:
-    """What the container runs with: shared by the task definition and its roles and logs."""
+    """What the containers run with: shared by the task definition and its roles and logs.
+
+    `cpu` and `memory` are the task's size, what Fargate allocates and bills: the metrics
+    collector's fixed reservation comes out of it and the service gets the rest.
+    """
 
     image: str
     cpu: int
@@ -38,6 +56,14 @@ class TaskSettings:
     log_retention_days: int
     stop_timeout_seconds: int
     shutdown_timeout_seconds: int
+
+    @property
+    def app_cpu(self) -> int:
+        return self.cpu - COLLECTOR_CPU
+
+    @property
+    def app_memory(self) -> int:
+        return self.memory - COLLECTOR_MEMORY_MIB
 
 
 @dataclass(frozen=True)
@@ -56,14 +82,11 @@ class DeliverySettings:
 
 @dataclass(frozen=True)
 class EdgeSettings:
+    https: bool
     domain: str
     hosted_zone_id: str
     waf: bool
     waf_rate_limit: int
-
-    @property
-    def https(self) -> bool:
-        return bool(self.domain and self.hosted_zone_id)
 
 
 @dataclass(frozen=True)
@@ -85,6 +108,7 @@ class AlarmSettings:
 class StackSettings:
     project: str
     environment: str
+    account_id: str
     region: str
     aws_endpoint: str
     compute: bool
@@ -113,19 +137,54 @@ class StackSettings:
 
 
 class ConfigError(ValueError):
-    """The stack's configuration contradicts itself."""
+    """The stack's configuration is incomplete or contradicts itself."""
+
+
+@dataclass(frozen=True)
+class Required:
+    """A setting without a committed value, and what an operator sets it to."""
+
+    key: str
+    value: str  # what `pulumi config set KEY VALUE` takes, in words
+    needed_because: str
+
+
+def required_settings(config: pulumi.Config) -> Iterator[Required]:
+    """The settings this stack needs before it can run (the stack files mark what applies)."""
+    yield Required("accountId", "ACCOUNT_ID", "the 12-digit AWS account the stack deploys to")
+    if config.require_bool("compute"):
+        yield Required("image", "REPOSITORY_URL:GIT_SHA", "the image the service runs")
+    if config.require_bool("https"):
+        yield Required("domain", "HOST_NAME", "the public host name served over HTTPS")
+        yield Required("hostedZoneId", "ZONE_ID", "the Route 53 hosted zone that holds domain")
+
+
+def require_all(config: pulumi.Config, stack: str) -> None:
+    """One error naming every missing setting and the command that sets it."""
+    missing = [setting for setting in required_settings(config) if not config.get(setting.key)]
+    if missing:
+        commands = "\n".join(
+            f"  {setting.key} ({setting.needed_because}):\n"
+            f"    pulumi config set {setting.key} {setting.value} --stack {stack}"
+            for setting in missing
+        )
+        raise ConfigError(
+            f"stack {stack} is missing settings; set each, then run again:\n{commands}"
+        )
 
 
 def load_settings() -> StackSettings:
     """Read the current stack's configuration once."""
     config = pulumi.Config()
     project, environment = pulumi.get_project(), pulumi.get_stack()
+    require_all(config, environment)
     strategy = config.require("deploymentStrategy")
     if strategy not in ("ROLLING", "BLUE_GREEN"):
         raise ConfigError(f"deploymentStrategy must be ROLLING or BLUE_GREEN, not {strategy!r}")
     settings = StackSettings(
         project=project,
         environment=environment,
+        account_id=config.require("accountId"),
         region=config.require("region"),
         aws_endpoint=config.require("awsEndpoint"),
         compute=config.require_bool("compute"),
@@ -156,6 +215,7 @@ def load_settings() -> StackSettings:
             test_listener_cidrs=tuple(config.require_object("testListenerCidrs")),
         ),
         edge=EdgeSettings(
+            https=config.require_bool("https"),
             domain=config.require("domain"),
             hosted_zone_id=config.require("hostedZoneId"),
             waf=config.require_bool("waf"),
@@ -188,5 +248,20 @@ def validate(settings: StackSettings) -> None:
         raise ConfigError("natGateways must be between 1 and azCount")
     if not 1 <= settings.scaling.min_tasks <= settings.scaling.max_tasks:
         raise ConfigError("minTasks must be between 1 and maxTasks")
-    if settings.compute and not task.image:
-        raise ConfigError("image is required when compute is true (pulumi config set image ...)")
+    if not ACCOUNT_ID.fullmatch(settings.account_id):
+        raise ConfigError(f"accountId must be 12 digits, not {settings.account_id!r}")
+    if not settings.edge.https and (settings.edge.domain or settings.edge.hosted_zone_id):
+        raise ConfigError("domain and hostedZoneId are used only with https: true")
+    if settings.delivery.bake_time_minutes and not delivery.blue_green:
+        raise ConfigError("bakeTimeMinutes applies to BLUE_GREEN deployments only")
+    validate_task_size(task)
+
+
+def validate_task_size(task: TaskSettings) -> None:
+    """A size Fargate offers: the smallest (256 units, 512 MiB) still leaves the service three
+    quarters of it beside the collector."""
+    if task.memory not in FARGATE_SIZES.get(task.cpu, ()):
+        raise ConfigError(
+            f"cpu {task.cpu} with memory {task.memory} is not a Fargate task size "
+            f"(cpu one of {sorted(FARGATE_SIZES)}, with a memory size its row allows)"
+        )

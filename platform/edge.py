@@ -4,7 +4,9 @@ from collections.abc import Sequence
 
 import pulumi
 import pulumi_aws as aws
-from config import CONTAINER_PORT, DeliverySettings, EdgeSettings
+from config import DeliverySettings, EdgeSettings
+
+from hello_birthday.ports import API_PORT
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 ANYWHERE = "0.0.0.0/0"
@@ -12,19 +14,6 @@ ANYWHERE = "0.0.0.0/0"
 # unhealthy and empty the target group; the app answers 503 per request instead.
 HEALTH_CHECK_PATH = "/healthz"
 MANAGED_RULE_GROUPS = ("AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet")
-#: The load balancer's own 404: a listener's default, and the answer to INTERNAL_PATHS.
-_NOT_FOUND_RESPONSE = {
-    "content_type": "text/plain",
-    "status_code": "404",
-    "message_body": "not found",
-}
-NOT_FOUND = aws.lb.ListenerDefaultActionArgs(
-    type="fixed-response",
-    fixed_response=aws.lb.ListenerDefaultActionFixedResponseArgs(**_NOT_FOUND_RESPONSE),
-)
-
-#: Served by the container for scrapers inside the VPC, never to the internet.
-INTERNAL_PATHS = ("/metrics",)
 
 
 def _visibility(metric_name: str) -> aws.wafv2.WebAclVisibilityConfigArgs:
@@ -38,7 +27,8 @@ class Edge(pulumi.ComponentResource):
 
     Production traffic goes through a listener rule (the one ECS blue/green re-weights); with
     blue/green a second target group and a test listener let the new revision be checked
-    before it takes traffic.
+    before it takes traffic. The serving and test listeners have forward actions only
+    (docs/architecture.md, "Edge"): the metrics are on a port no target group routes to.
     """
 
     url: pulumi.Output[str]
@@ -100,7 +90,7 @@ class Edge(pulumi.ComponentResource):
             protocol=protocol,
             ssl_policy=TLS_POLICY if certificate_arn else None,
             certificate_arn=certificate_arn,
-            default_actions=[NOT_FOUND],
+            default_actions=[self._forward_default()],
             opts=child,
         )
         if certificate_arn:
@@ -121,7 +111,6 @@ class Edge(pulumi.ComponentResource):
             )
             self._alias(settings, balancer)
         self.production_rule = self._forward_rule("production", serving, delivery.blue_green)
-        self._internal_paths_rule(serving)
 
         self.test_rule = None
         if delivery.blue_green:
@@ -132,7 +121,7 @@ class Edge(pulumi.ComponentResource):
                 protocol=protocol,
                 ssl_policy=TLS_POLICY if certificate_arn else None,
                 certificate_arn=certificate_arn,
-                default_actions=[NOT_FOUND],
+                default_actions=[self._forward_default()],
                 opts=child,
             )
             self.test_rule = self._forward_rule("test", test_listener, blue_green=True)
@@ -185,7 +174,7 @@ class Edge(pulumi.ComponentResource):
             vpc_id=vpc_id,
             target_type="ip",
             protocol="HTTP",
-            port=CONTAINER_PORT,
+            port=API_PORT,
             # Shorter than the task's stop timeout, so draining ends before SIGKILL can.
             deregistration_delay=delivery.deregistration_delay_seconds,
             health_check=aws.lb.TargetGroupHealthCheckArgs(
@@ -234,28 +223,12 @@ class Edge(pulumi.ComponentResource):
             ),
         )
 
-    def _internal_paths_rule(self, listener: aws.lb.Listener) -> None:
-        """A 404 for INTERNAL_PATHS, before the forwarding rule: AWS tries low numbers first."""
-        aws.lb.ListenerRule(
-            f"{self._name}-internal",
-            listener_arn=listener.arn,
-            priority=10,
-            conditions=[
-                aws.lb.ListenerRuleConditionArgs(
-                    path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(
-                        values=list(INTERNAL_PATHS)
-                    )
-                )
-            ],
-            actions=[
-                aws.lb.ListenerRuleActionArgs(
-                    type="fixed-response",
-                    fixed_response=aws.lb.ListenerRuleActionFixedResponseArgs(
-                        **_NOT_FOUND_RESPONSE
-                    ),
-                )
-            ],
-            opts=pulumi.ResourceOptions(parent=self),
+    def _forward_default(self) -> aws.lb.ListenerDefaultActionArgs:
+        """A listener's default: the forwarding rule's `/*` takes every request with a path, so
+        this sees only the rest (`OPTIONS *`). A forward, not a fixed response, so no listener
+        ECS works with mixes action types."""
+        return aws.lb.ListenerDefaultActionArgs(
+            type="forward", target_group_arn=self.primary_target_group.arn
         )
 
     def _certificate(self, settings: EdgeSettings) -> pulumi.Output[str]:

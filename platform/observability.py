@@ -6,6 +6,7 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+from collector import REQUEST_LATENCY, STORE_ERRORS, STORE_LATENCY
 from config import AlarmSettings
 
 PERIOD_SECONDS = 60
@@ -15,6 +16,8 @@ DYNAMODB_NAMESPACE = "AWS/DynamoDB"
 # DynamoDB reports throttles and system errors per operation only: these are the data-plane
 # calls the task role allows (access.py); DescribeTable has no such metrics.
 TABLE_OPERATIONS = ("GetItem", "PutItem")
+# The service's store calls, the `operation` label of its store metrics (hello_birthday.metrics).
+STORE_OPERATIONS = ("get", "put", "check")
 
 
 @dataclass(frozen=True)
@@ -84,7 +87,8 @@ class Observability(pulumi.ComponentResource):
 
     The 5xx-share and p99-latency alarms also roll deployments back; they have fixed names so
     the ECS service can name them. The others page only: unhealthy targets, DynamoDB throttles
-    or system errors, and fewer running tasks than desired.
+    or system errors, failing store calls, and fewer running tasks than desired. The service's
+    own metrics are in the namespace `name` (collector.py).
     """
 
     deployment_alarm_names: list[pulumi.Output[str]]
@@ -179,6 +183,16 @@ class Observability(pulumi.ComponentResource):
             table_errors,
             evaluation=TWO_OF_THREE,
         )
+        store_errors = [
+            _metric(operation, name, STORE_ERRORS.name, {"operation": operation}, "Sum")
+            for operation in STORE_OPERATIONS
+        ]
+        self._any_counted(
+            "store-errors",
+            "Store calls failed (the service answered 503)",
+            store_errors,
+            evaluation=TWO_OF_THREE,
+        )
         self._alarm(
             "running-tasks",
             "Fewer running tasks than desired (Container Insights)",
@@ -242,6 +256,12 @@ class Observability(pulumi.ComponentResource):
             metric_queries=[*counts, _expression("total", total, description)],
         )
 
+    def _by_route(self) -> str:
+        """Every route's series, whichever routes the service has (a metric-math search)."""
+        schema = f"{{{self._name},{','.join(REQUEST_LATENCY.dimensions)}}}"
+        query = f'{schema} MetricName="{REQUEST_LATENCY.name}"'
+        return f"SEARCH('{query}', 'Average', {PERIOD_SECONDS})"
+
     def _dashboard(
         self,
         region: str,
@@ -252,6 +272,7 @@ class Observability(pulumi.ComponentResource):
         lb = [LB_NAMESPACE]
         service = [ECS_NAMESPACE]
         dynamodb = [DYNAMODB_NAMESPACE]
+        own = [self._name]
         service_dimensions = [part for item in on_service.items() for part in item]
         body = pulumi.Output.all(load_balancer, table_name).apply(
             lambda values: {
@@ -293,6 +314,32 @@ class Observability(pulumi.ComponentResource):
                             ),
                         ],
                         region,
+                    ),
+                    # The collector sends histograms as each interval's count and sum: the
+                    # average is exact, percentiles are not available (the load balancer's p99
+                    # covers requests).
+                    _widget(
+                        "Store latency, average (s)",
+                        [
+                            [*own, STORE_LATENCY.name, "operation", operation]
+                            for operation in STORE_OPERATIONS
+                        ],
+                        region,
+                        stat="Average",
+                    ),
+                    _widget(
+                        "Store errors",
+                        [
+                            [*own, STORE_ERRORS.name, "operation", operation]
+                            for operation in STORE_OPERATIONS
+                        ],
+                        region,
+                    ),
+                    _widget(
+                        "Latency by route, average (s)",
+                        [[{"expression": self._by_route(), "id": "routes"}]],
+                        region,
+                        stat="Average",
                     ),
                 ]
             }

@@ -12,7 +12,13 @@ def aws_provider(settings: StackSettings) -> aws.Provider:
     """A provider whose default tags (Project, Environment, ManagedBy) reach every resource."""
     default_tags = aws.ProviderDefaultTagsArgs(tags=settings.tags)
     if not settings.aws_endpoint:
-        return aws.Provider("aws", region=settings.region, default_tags=default_tags)
+        # Credentials for any other account make every operation fail before it changes anything.
+        return aws.Provider(
+            "aws",
+            region=settings.region,
+            default_tags=default_tags,
+            allowed_account_ids=[settings.account_id],
+        )
     endpoint = settings.aws_endpoint
     return aws.Provider(
         "aws",

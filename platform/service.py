@@ -1,17 +1,18 @@
 """Service: the ECS cluster, the Fargate task definition and the service with its delivery rules."""
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
-from config import CONTAINER_PORT, DeliverySettings, TaskSettings
+from access import service_trust
+from collector import collector_config, collector_container
+from config import DeliverySettings, TaskSettings
+
+from hello_birthday.ports import API_PORT
 
 CONTAINER_NAME = "app"
-ECS_TRUST = (
-    '{"Version":"2012-10-17","Statement":[{"Effect":"Allow",'
-    '"Principal":{"Service":"ecs.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
-)
 LOAD_BALANCER_ROLE_POLICY = (
     "arn:aws:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers"
 )
@@ -21,8 +22,14 @@ HEALTH_CHECK = [
     "python3",
     "-c",
     "import urllib.request; "
-    f"urllib.request.urlopen('http://127.0.0.1:{CONTAINER_PORT}/healthz', timeout=2)",
+    f"urllib.request.urlopen('http://127.0.0.1:{API_PORT}/healthz', timeout=2)",
 ]
+# Open files (each connection is one) for the service: stated, not left to the platform's
+# default, which the ECS API reference gives for Fargate as 65535 soft and hard. The service's
+# connection limit stays well below it.
+NOFILE_LIMIT = 65536
+# The strategies for which ECS documents a bake time; a rolling deployment must not send one.
+BAKED_STRATEGIES = ("BLUE_GREEN", "LINEAR", "CANARY")
 # The provider's default ECS service timeout: what a deployment needs without a bake time
 # (start tasks, pass health checks, shift traffic, drain and stop the old tasks).
 DEPLOYMENT_MARGIN_MINUTES = 20
@@ -56,25 +63,40 @@ class Traffic:
 
 @dataclass(frozen=True)
 class Runtime:
-    """What the task runs as and with: roles, logs, table."""
+    """What the task runs as and with: account, roles and their policies, logs, table."""
 
+    account_id: str
+    region: str
     task_role_arn: pulumi.Input[str]
     execution_role_arn: pulumi.Input[str]
+    #: Every policy of the task and execution roles.
+    role_policies: Sequence[pulumi.Resource]
     log_group_name: pulumi.Input[str]
+    metrics_log_group_name: pulumi.Input[str]
+    #: The CloudWatch namespace of the service's own metrics.
+    metrics_namespace: str
     table_name: pulumi.Input[str]
-    region: str
 
 
 def container_definitions(settings: TaskSettings, runtime: Runtime) -> pulumi.Output[str]:
+    """The service and, beside it, the metrics collector that scrapes it over loopback."""
+    log_options = {"awslogs-group": runtime.log_group_name, "awslogs-region": runtime.region}
+    metrics = collector_config(
+        runtime.metrics_namespace, runtime.metrics_log_group_name, runtime.region
+    )
     return pulumi.Output.json_dumps(
         [
             {
                 "name": CONTAINER_NAME,
                 "image": settings.image,
                 "essential": True,
+                # The task's size less the collector's reservation (config.TaskSettings): a
+                # soft memory reservation, so the service may use what the collector leaves.
+                "cpu": settings.app_cpu,
+                "memoryReservation": settings.app_memory,
                 "user": settings.user,
                 "readonlyRootFilesystem": True,
-                "portMappings": [{"containerPort": CONTAINER_PORT, "protocol": "tcp"}],
+                "portMappings": [{"containerPort": API_PORT, "protocol": "tcp"}],
                 "environment": [
                     {
                         "name": "HELLO_STORE",
@@ -96,18 +118,20 @@ def container_definitions(settings: TaskSettings, runtime: Runtime) -> pulumi.Ou
                     "retries": 3,
                     "startPeriod": 10,
                 },
-                # The root filesystem is read-only; the task's own scratch volume is /tmp.
+                # The root filesystem is read-only; the task's own scratch volume is /tmp. Fargate
+                # gives a bind mount the owner and mode of the image's own directory at that
+                # path, which service/Dockerfile declares as a volume (`nox -s image` checks).
                 "mountPoints": [{"sourceVolume": "tmp", "containerPath": "/tmp"}],  # noqa: S108
                 "linuxParameters": {"initProcessEnabled": True},
+                "ulimits": [
+                    {"name": "nofile", "softLimit": NOFILE_LIMIT, "hardLimit": NOFILE_LIMIT}
+                ],
                 "logConfiguration": {
                     "logDriver": "awslogs",
-                    "options": {
-                        "awslogs-group": runtime.log_group_name,
-                        "awslogs-region": runtime.region,
-                        "awslogs-stream-prefix": CONTAINER_NAME,
-                    },
+                    "options": {**log_options, "awslogs-stream-prefix": CONTAINER_NAME},
                 },
-            }
+            },
+            collector_container(metrics, log_options),
         ]
     )
 
@@ -151,8 +175,8 @@ class Service(pulumi.ComponentResource):
             security_group_id=tasks_group.id,
             referenced_security_group_id=placement.load_balancer_security_group_id,
             ip_protocol="tcp",
-            from_port=CONTAINER_PORT,
-            to_port=CONTAINER_PORT,
+            from_port=API_PORT,
+            to_port=API_PORT,
             opts=child,
         )
         aws.vpc.SecurityGroupEgressRule(
@@ -160,8 +184,8 @@ class Service(pulumi.ComponentResource):
             security_group_id=placement.load_balancer_security_group_id,
             referenced_security_group_id=tasks_group.id,
             ip_protocol="tcp",
-            from_port=CONTAINER_PORT,
-            to_port=CONTAINER_PORT,
+            from_port=API_PORT,
+            to_port=API_PORT,
             opts=child,
         )
         # HTTPS out: ECR, CloudWatch Logs and DynamoDB (through the gateway endpoint).
@@ -195,18 +219,16 @@ class Service(pulumi.ComponentResource):
             execution_role_arn=runtime.execution_role_arn,
             volumes=[aws.ecs.TaskDefinitionVolumeArgs(name="tmp")],
             container_definitions=container_definitions(task, runtime),
-            opts=child,
+            # Registered only once both roles can do what the containers need.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(runtime.role_policies)),
         )
 
-        # Every `pulumi up` sends blue as the production group and green as the alternate,
-        # whichever group ECS left live: deployments driven through Terraform's AWS provider,
-        # which Pulumi's wraps, do not alternate the groups as console deployments do
-        # (hashicorp/terraform-provider-aws#45678, open). Scaling and alarms count both groups.
+        blue_green = self._blue_green(name, traffic, runtime) if delivery.blue_green else None
         load_balancer = aws.ecs.ServiceLoadBalancerArgs(
             container_name=CONTAINER_NAME,
-            container_port=CONTAINER_PORT,
+            container_port=API_PORT,
             target_group_arn=traffic.primary_target_group_arn,
-            advanced_configuration=self._blue_green(name, traffic) if delivery.blue_green else None,
+            advanced_configuration=blue_green.configuration if blue_green else None,
         )
         service = aws.ecs.Service(
             f"{name}-service",
@@ -225,7 +247,11 @@ class Service(pulumi.ComponentResource):
             deployment_controller=aws.ecs.ServiceDeploymentControllerArgs(type="ECS"),
             deployment_configuration=aws.ecs.ServiceDeploymentConfigurationArgs(
                 strategy=delivery.strategy,
-                bake_time_in_minutes=str(delivery.bake_time_minutes),
+                bake_time_in_minutes=(
+                    str(delivery.bake_time_minutes)
+                    if delivery.strategy in BAKED_STRATEGIES
+                    else None
+                ),
             ),
             deployment_minimum_healthy_percent=100,
             deployment_maximum_percent=200,
@@ -242,9 +268,19 @@ class Service(pulumi.ComponentResource):
             enable_ecs_managed_tags=True,
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=list(traffic.dependencies),
-                # Autoscaling owns the running count after creation.
-                ignore_changes=["desiredCount"],
+                # Tasks start only once every role they and ECS use has all its permissions,
+                # and the service is gone before any of them is removed.
+                depends_on=[
+                    *traffic.dependencies,
+                    *runtime.role_policies,
+                    *(blue_green.role_policies if blue_green else ()),
+                ],
+                # Autoscaling owns the running count after creation. With blue/green, ECS owns
+                # which target group is live: after each deployment it swaps the production and
+                # alternate groups, and re-sending the ones created here would put the next
+                # revision into the live group or move traffic to an empty one (docs/runbook.md,
+                # "Changing target groups on purpose").
+                ignore_changes=["desiredCount", *(["loadBalancers"] if blue_green else [])],
                 custom_timeouts=pulumi.CustomTimeouts(
                     create=deployment_timeout(delivery.bake_time_minutes),
                     update=deployment_timeout(delivery.bake_time_minutes),
@@ -258,26 +294,36 @@ class Service(pulumi.ComponentResource):
             {"cluster_name": self.cluster_name, "service_name": self.service_name}
         )
 
-    def _blue_green(
-        self, name: str, traffic: Traffic
-    ) -> aws.ecs.ServiceLoadBalancerAdvancedConfigurationArgs:
+    def _blue_green(self, name: str, traffic: Traffic, runtime: Runtime) -> "BlueGreen":
         if traffic.alternate_target_group_arn is None:
             raise ValueError("blue/green needs an alternate target group")
-        # ECS itself moves the listener rules' weights between the two target groups.
+        # ECS itself moves the listener rules' weights between the two target groups. The
+        # infrastructure role's documented trust has no condition; aws:SourceAccount holds it
+        # to this account's ECS (no ARN form of the caller is documented for aws:SourceArn).
         role = aws.iam.Role(
             f"{name}-ecs-load-balancers",
-            assume_role_policy=ECS_TRUST,
+            assume_role_policy=json.dumps(service_trust("ecs.amazonaws.com", runtime.account_id)),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        aws.iam.RolePolicyAttachment(
+        attachment = aws.iam.RolePolicyAttachment(
             f"{name}-ecs-load-balancers",
             role=role.name,
             policy_arn=LOAD_BALANCER_ROLE_POLICY,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        return aws.ecs.ServiceLoadBalancerAdvancedConfigurationArgs(
+        configuration = aws.ecs.ServiceLoadBalancerAdvancedConfigurationArgs(
             alternate_target_group_arn=traffic.alternate_target_group_arn,
             production_listener_rule=traffic.production_rule_arn,
             test_listener_rule=traffic.test_rule_arn,
             role_arn=role.arn,
         )
+        return BlueGreen(configuration, role_policies=(attachment,))
+
+
+@dataclass(frozen=True)
+class BlueGreen:
+    """What the service needs for ECS blue/green: the load balancer's advanced configuration
+    and the policies of the role ECS shifts traffic with."""
+
+    configuration: aws.ecs.ServiceLoadBalancerAdvancedConfigurationArgs
+    role_policies: Sequence[pulumi.Resource]

@@ -5,11 +5,12 @@ debootstrap (cached in .image-build/) and passed in as the Dockerfile's BASE_IMA
 official python images it has no bytecode. Every module of the venv and of the standard library
 must have valid bytecode in the image. The container runs with `buildah run --isolation chroot`,
 which shares this machine's network namespace, so the service listens on 127.0.0.1; as on ECS its
-root filesystem is read-only with a tmpfs on /tmp, and it keeps the default store (SQLite in its
-working directory, the /data volume). The image must also have CA certificates for the DynamoDB
-store's TLS. Then: wait for /readyz, run the smoke command with the service's URL, check the
-service process is not root and its root filesystem is read-only, stop it with SIGTERM (a
-graceful shutdown must exit 0) and print the image's size.
+root filesystem is read-only and its /tmp is what the task definition's bind mount gives it
+(`ecs_tmp`), and it keeps the default store (SQLite in its working directory, the /data volume).
+The image must also have CA certificates for the DynamoDB store's TLS. Then: wait for /readyz,
+run the smoke command with the service's URL, check the service process is not root, its root
+filesystem is read-only and its user can write to /tmp, stop it with SIGTERM (a graceful
+shutdown must exit 0) and print the image's size.
 """
 
 import argparse
@@ -40,6 +41,8 @@ HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 READY_TIMEOUT_S = 30.0
 READY_POLL_S = 0.3
 STOP_TIMEOUT_S = 25.0  # HELLO_SHUTDOWN_TIMEOUT (20 s) plus a margin, like ECS's stopTimeout
+TMP = "/tmp"  # noqa: S108 (the container's, as the task definition mounts it)
+VENV_PYTHON = "/opt/venv/bin/python"  # service/Dockerfile's venv
 
 
 def buildah(*args: str) -> str:
@@ -143,13 +146,41 @@ class ImageConfig:
 
     user: str
     entrypoint: list[str]
+    volumes: list[str]
     size: str  # as buildah reports it, e.g. "227 MB"
 
 
 def inspect_image() -> ImageConfig:
     config = json.loads(buildah("inspect", "--type", "image", IMAGE))["Docker"]["config"]
     size = json.loads(buildah("images", "--json", IMAGE))[0]["size"]
-    return ImageConfig(config.get("User", ""), config["Entrypoint"], size)
+    volumes = sorted(config.get("Volumes") or {})
+    return ImageConfig(config.get("User", ""), config["Entrypoint"], volumes, size)
+
+
+def ecs_tmp(config: ImageConfig, rootfs: Path) -> str:
+    """tmpfs options for the /tmp a Fargate task gets from its bind mount (the `tmp` volume of
+    platform/service.py): root-owned with mode 0755, unless the image declares /tmp a VOLUME,
+    whose owner and mode the mount then takes (the ECS developer guide, "Bind mounts" and
+    "Bind mount examples")."""
+    if TMP not in config.volumes:
+        return "mode=0755,uid=0,gid=0"
+    found = (rootfs / TMP.lstrip("/")).stat()
+    return f"mode={found.st_mode & 0o7777:04o},uid={found.st_uid},gid={found.st_gid}"
+
+
+#: Writes and removes a file in /tmp, as the tempfile module does for the service.
+WRITE_TMP = "import tempfile; tempfile.TemporaryFile(dir='/tmp').write(b'probe')"
+
+
+def tmp_write_error(pid: int, user: str) -> str:
+    """Why `user` (uid:gid) cannot write to /tmp as the service process sees it ("" if it can)."""
+    uid, _, gid = user.partition(":")
+    probe = [
+        "nsenter", "--target", str(pid), "--mount", "--root", "--wd",
+        "--setgid", gid or uid, "--setuid", uid, "--", VENV_PYTHON, "-c", WRITE_TMP,
+    ]  # fmt: skip
+    done = subprocess.run(probe, check=False, capture_output=True, text=True)
+    return "" if done.returncode == 0 else (done.stderr.strip().splitlines() or ["failed"])[-1]
 
 
 #: Prints the modules of the venv and of the standard library without valid bytecode: with a
@@ -245,12 +276,13 @@ def process_uids(pid: int) -> list[int]:
 
 
 #: `sh -c` script run by unshare in a mount namespace of its own: the container's root
-#: filesystem ($0) becomes read-only before buildah runs ("$@"), which has no --read-only. The
-#: tmpfs on /tmp is the ECS task's scratch volume (platform/service.py); the one on /run is for
-#: buildah, which creates and deletes its /run/.containerenv there (and crashes when it cannot).
+#: filesystem ($0) becomes read-only before buildah runs ("$@" after $1), which has no
+#: --read-only. The tmpfs on /tmp, with the options in $1, stands for the ECS task's scratch
+#: volume (platform/service.py); the one on /run is for buildah, which creates and deletes its
+#: /run/.containerenv there (and crashes when it cannot).
 READ_ONLY_ROOT = (
-    'mount -o bind,ro "$0" "$0" && mount -t tmpfs -o mode=755 tmpfs "$0/run"'
-    ' && mount -t tmpfs -o mode=1777 tmpfs "$0/tmp" && exec "$@"'
+    'tmp="$1"; shift; mount -o bind,ro "$0" "$0" && mount -t tmpfs -o mode=755 tmpfs "$0/run"'
+    ' && mount -t tmpfs -o "$tmp" tmpfs "$0/tmp" && exec "$@"'
 )
 
 
@@ -264,9 +296,11 @@ def running_container(config: ImageConfig, port: int) -> Iterator[ChildProcess]:
     print(f"container output: {CONTAINER_LOG}", flush=True)
     with working_container(IMAGE) as container:
         rootfs = buildah("mount", container)  # unmounted by `buildah rm`
+        tmp = ecs_tmp(config, Path(rootfs))
+        print(f"{TMP} as ECS mounts it: tmpfs {tmp}", flush=True)
         runner = ChildProcess(
             ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", READ_ONLY_ROOT,
-             rootfs, "buildah", "run", "--isolation", "chroot", container, "--", *command],
+             rootfs, tmp, "buildah", "run", "--isolation", "chroot", container, "--", *command],
             os.environ, CONTAINER_LOG,
         )  # fmt: skip
         try:
@@ -307,6 +341,10 @@ def smoke_test(config: ImageConfig, smoke: list[str]) -> list[str]:
         print(f"service root filesystem options: {','.join(root_options)}")
         if "ro" not in root_options:
             failures.append("the service's root filesystem is writable")
+        error = tmp_write_error(pid, config.user)
+        print(f"{TMP} writable by the service user {config.user}: {error or 'yes'}")
+        if error:
+            failures.append(f"the service user {config.user} cannot write to {TMP}: {error}")
         command = [part.replace("{url}", url) for part in smoke]
         print("smoke:", " ".join(command), flush=True)
         if subprocess.run(command, cwd=ROOT, check=False).returncode != 0:

@@ -6,6 +6,7 @@ directly: constructing a PolicyPack starts a gRPC server and blocks.
 """
 
 import json
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +20,11 @@ from pulumi_policy import (
 
 REQUIRED_TAGS = ("Project", "Environment", "ManagedBy")
 MODERN_TLS_POLICIES = frozenset({"ELBSecurityPolicy-TLS13-1-2-2021-06"})
+# Actions with no resource type in the IAM service authorization reference: "*" is the only
+# resource AWS accepts for them.
+RESOURCELESS_ACTIONS = frozenset({"ecr:GetAuthorizationToken"})
+# The streams of one named log group: a writer creates them, their names are not known before.
+LOG_STREAMS_OF_ONE_GROUP = re.compile(r"arn:[^*]+:logs:[^*]+:log-group:[^*:]+:log-stream:\*")
 
 Props = Mapping[str, Any]
 Check = Callable[[Props, Mapping[str, Any]], Iterator[str]]
@@ -100,12 +106,15 @@ def _no_wildcards(props: Props, _: Mapping[str, Any]) -> Iterator[str]:
             continue
         if "NotAction" in statement or "NotResource" in statement:
             yield "inline policies must not use NotAction or NotResource"
-        for action in _as_list(statement.get("Action", [])):
+        actions = _as_list(statement.get("Action", []))
+        for action in actions:
             if "*" in action:
                 yield f"wildcard action {action!r}"
         for resource in _as_list(statement.get("Resource", [])):
             if isinstance(resource, str) and "*" in resource:
-                yield f"wildcard resource {resource!r}"
+                resourceless = resource == "*" and set(actions) <= RESOURCELESS_ACTIONS
+                if not resourceless and not LOG_STREAMS_OF_ONE_GROUP.fullmatch(resource):
+                    yield f"wildcard resource {resource!r}"
 
 
 def _listener_secure(props: Props, config: Mapping[str, Any]) -> Iterator[str]:
@@ -167,7 +176,8 @@ GUARDRAILS = (
     ),
     Guardrail(
         "iam-inline-policy-no-wildcards",
-        "Inline role policies (the task role's) name exact actions and resources.",
+        "Inline role policies name exact actions and resources (but for the streams of one named "
+        "log group, and '*' for actions that have no resource type).",
         frozenset({"aws:iam/rolePolicy:RolePolicy"}),
         _no_wildcards,
     ),

@@ -29,6 +29,14 @@ ACCOUNT = "123456789012"
 TEST_IMAGE = f"{ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/hello-birthday:0123abc"
 
 
+def operator_settings(stack: str, https: bool) -> dict[str, str]:
+    """What an operator sets per account before the first deploy (no stack file commits them)."""
+    settings = {"accountId": ACCOUNT, "image": TEST_IMAGE}
+    if https:
+        settings |= {"domain": f"{stack}.hello-birthday.test", "hostedZoneId": f"Z{stack.upper()}"}
+    return settings
+
+
 @dataclass(frozen=True)
 class Registration:
     """One resource as the program registered it."""
@@ -44,6 +52,8 @@ class Registration:
     retain_on_delete: bool
     ignore_changes: tuple[str, ...]
     custom_timeouts: dict[str, str]
+    #: URNs of the resources it waits for (depends_on, and those its inputs come from).
+    dependencies: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -64,13 +74,15 @@ class StackBuild:
 
 
 def stack_config(stack: str) -> dict[str, str]:
-    """Pulumi.yaml defaults overlaid with environments/Pulumi.<stack>.yaml, as the CLI does."""
+    """Pulumi.yaml defaults overlaid with the operator's settings and environments/
+    Pulumi.<stack>.yaml, as the CLI does."""
     project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
     values: dict[str, Any] = {
         f"{PROJECT}:{key}": schema["default"] for key, schema in project["config"].items()
     }
-    values[f"{PROJECT}:image"] = TEST_IMAGE
     environment = yaml.safe_load((ROOT / "environments" / f"Pulumi.{stack}.yaml").read_text())
+    https = environment["config"].get(f"{PROJECT}:https", False)
+    values.update({f"{PROJECT}:{k}": v for k, v in operator_settings(stack, https).items()})
     values.update(environment["config"])
     return {
         key: value if isinstance(value, str) else json.dumps(value) for key, value in values.items()
@@ -102,9 +114,6 @@ class AwsMocks(pulumi.runtime.Mocks):
             "aws:lb/targetGroup:TargetGroup": {
                 "arnSuffix": f"targetgroup/{args.name}/0123456789abcdef"
             },
-            "aws:ecr/repository:Repository": {
-                "repositoryUrl": f"{ACCOUNT}.dkr.ecr.{self.region}.amazonaws.com/{state['name']}"
-            },
             "aws:acm/certificate:Certificate": {
                 "domainValidationOptions": [
                     {
@@ -116,6 +125,14 @@ class AwsMocks(pulumi.runtime.Mocks):
                 ]
             },
             "aws:route53/record:Record": {"fqdn": args.inputs.get("name")},
+            # The ARN forms AWS gives them, which IAM policies scope to.
+            "aws:cloudwatch/logGroup:LogGroup": {
+                "arn": f"arn:aws:logs:{self.region}:{ACCOUNT}:log-group:{args.inputs.get('name')}"
+            },
+            "aws:ecr/repository:Repository": {
+                "arn": f"arn:aws:ecr:{self.region}:{ACCOUNT}:repository/{state['name']}",
+                "repositoryUrl": f"{ACCOUNT}.dkr.ecr.{self.region}.amazonaws.com/{state['name']}",
+            },
             "aws:kms/key:Key": {"keyId": f"key-{args.name}"},
         }
         state.update(computed.get(args.typ, {}))
@@ -158,6 +175,7 @@ class RecordingMonitor(MockMonitor):
                         for operation in ("create", "update", "delete")
                         if getattr(request.customTimeouts, operation)
                     },
+                    dependencies=tuple(request.dependencies),
                 )
             )
         return response

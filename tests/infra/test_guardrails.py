@@ -94,6 +94,7 @@ def test_ecs_tasks_get_no_public_ip(public_ip: Any, failing: bool) -> None:
 
 
 TABLE_ARN = "arn:aws:dynamodb:eu-west-1:123456789012:table/hello"
+LOG_GROUP_ARN = "arn:aws:logs:eu-west-1:123456789012:log-group:/ecs/hello"
 
 
 @pytest.mark.parametrize(
@@ -116,6 +117,21 @@ TABLE_ARN = "arn:aws:dynamodb:eu-west-1:123456789012:table/hello"
         ),
         (json.dumps({"Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*"}]}), []),
         (None, []),  # unknown during preview: checked again at update
+        # The two exceptions, and their near misses.
+        (policy_document("ecr:GetAuthorizationToken", "*"), []),
+        (
+            policy_document(["ecr:GetAuthorizationToken", "ecr:BatchGetImage"], "*"),
+            ["wildcard resource '*'"],
+        ),
+        (policy_document("logs:PutLogEvents", f"{LOG_GROUP_ARN}:log-stream:*"), []),
+        (
+            policy_document("logs:PutLogEvents", f"{LOG_GROUP_ARN}*:log-stream:*"),
+            [f"wildcard resource '{LOG_GROUP_ARN}*:log-stream:*'"],
+        ),
+        (
+            policy_document("logs:PutLogEvents", f"{LOG_GROUP_ARN}:*"),
+            [f"wildcard resource '{LOG_GROUP_ARN}:*'"],
+        ),
     ],
 )
 def test_inline_policies_have_no_wildcards(policy: str | None, expected: list[str]) -> None:

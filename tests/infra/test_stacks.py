@@ -2,6 +2,7 @@
 
 import ast
 import json
+import re
 import shlex
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 import yaml
 from guardrails import GUARDRAILS
 from stack_builds import (
+    ACCOUNT,
     COMPUTE_STACKS,
     PROGRAM,
     PROJECT,
@@ -23,13 +25,21 @@ from stack_builds import (
     stack_config,
 )
 
+from hello_birthday.ports import API_PORT, METRICS_PORT
 from hello_birthday.store.schema import ATTRIBUTE_DEFINITIONS, PARTITION_KEY
 from service import deployment_timeout
 
 Build = Callable[[str], StackBuild]
 POLICY_CONFIG = {"dev": PROGRAM / "policy" / "policy-config.dev.json"}
 # docs/runbook.md, "Alarms": every one of them exists in every cloud stack.
-RUNBOOK_ALARMS = ("5xx-rate", "p99-latency", "unhealthy-hosts", "dynamodb-errors", "running-tasks")
+RUNBOOK_ALARMS = (
+    "5xx-rate",
+    "p99-latency",
+    "unhealthy-hosts",
+    "dynamodb-errors",
+    "store-errors",
+    "running-tasks",
+)
 DEPLOYMENT_ALARMS = ("5xx-rate", "p99-latency")
 # Every stack file in environments/, including any added after STACKS was written.
 STACK_FILES = sorted(
@@ -52,16 +62,30 @@ def config_value(stack: str, key: str) -> Any:
     return json.loads(setting(stack, key))
 
 
-def container(build: StackBuild) -> dict[str, Any]:
-    (definition,) = json.loads(
+def containers(build: StackBuild) -> dict[str, dict[str, Any]]:
+    """The task's container definitions by name."""
+    definitions = json.loads(
         build.one("aws:ecs/taskDefinition:TaskDefinition").inputs["containerDefinitions"]
     )
-    assert isinstance(definition, dict)
-    return definition
+    return {definition["name"]: definition for definition in definitions}
 
 
-def environment(build: StackBuild) -> dict[str, str]:
-    return {item["name"]: item["value"] for item in container(build)["environment"]}
+def container(build: StackBuild, name: str = "app") -> dict[str, Any]:
+    return containers(build)[name]
+
+
+def environment(build: StackBuild, name: str = "app") -> dict[str, str]:
+    return {item["name"]: item["value"] for item in container(build, name)["environment"]}
+
+
+def log_group(build: StackBuild, name: str) -> Registration:
+    """The log group named `/ecs/hello-birthday-<stack><name>`."""
+    (group,) = [
+        group
+        for group in build.of_type("aws:cloudwatch/logGroup:LogGroup")
+        if group.inputs["name"] == f"/ecs/{PROJECT}-{build.stack}{name}"
+    ]
+    return group
 
 
 def named(build: StackBuild, type_: str, suffix: str) -> Registration:
@@ -87,6 +111,12 @@ def mock_arn_suffix(resource: Registration) -> str:
         "aws:lb/targetGroup:TargetGroup": "targetgroup",
     }
     return f"{kind[resource.type]}/{resource.name}/0123456789abcdef"
+
+
+def mock_log_group_arn(build: StackBuild, name: str) -> str:
+    """The ARN the mocks give a log group, in the form AWS gives it."""
+    region = setting(build.stack, "region")
+    return f"arn:aws:logs:{region}:{ACCOUNT}:log-group:{log_group(build, name).inputs['name']}"
 
 
 def alarms(build: StackBuild) -> dict[str, dict[str, Any]]:
@@ -179,15 +209,16 @@ def test_data_is_protected_exactly_where_the_environment_says(built: Build, stac
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_task_role_may_only_get_put_and_describe_its_table(built: Build, stack: str) -> None:
+def test_task_role_may_only_use_its_table_and_write_its_metrics(built: Build, stack: str) -> None:
     build = built(stack)
     task_policy = named(build, "aws:iam/rolePolicy:RolePolicy", "-task")
     assert task_policy.inputs["role"] == mock_id(named(build, "aws:iam/role:Role", "-task"))
     statements = json.loads(task_policy.inputs["policy"])["Statement"]
     table_arn = mock_arn(build, build.one("aws:dynamodb/table:Table"))
     key_arn = mock_arn(build, build.one("aws:kms/key:Key"))
+    metrics_arn = mock_log_group_arn(build, "/metrics")
     by_resource = {statement["Resource"]: statement for statement in statements}
-    assert set(by_resource) == {table_arn, key_arn}
+    assert set(by_resource) == {table_arn, key_arn, f"{metrics_arn}:log-stream:*"}
     assert sorted(by_resource[table_arn]["Action"]) == [
         "dynamodb:DescribeTable",
         "dynamodb:GetItem",
@@ -197,10 +228,14 @@ def test_task_role_may_only_get_put_and_describe_its_table(built: Build, stack: 
     assert by_resource[key_arn]["Condition"]["StringEquals"]["kms:ViaService"].startswith(
         "dynamodb."
     )
+    # What the collector's awsemf exporter calls on a log group that exists, and nothing more.
+    assert by_resource[f"{metrics_arn}:log-stream:*"]["Action"] == [
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+    ]
     for statement in statements:
         assert statement["Effect"] == "Allow"
         assert not any("*" in action for action in statement["Action"])
-        assert "*" not in statement["Resource"]
     # The task role has nothing else attached.
     task_role_urn = named(build, "aws:iam/role:Role", "-task").urn
     attachments = build.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
@@ -209,8 +244,10 @@ def test_task_role_may_only_get_put_and_describe_its_table(built: Build, stack: 
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_logs_are_kept_as_long_as_the_environment_says(built: Build, stack: str) -> None:
-    log_group = built(stack).one("aws:cloudwatch/logGroup:LogGroup")
-    assert log_group.inputs["retentionInDays"] == config_value(stack, "logRetentionDays")
+    groups = built(stack).of_type("aws:cloudwatch/logGroup:LogGroup")
+    assert len(groups) == 2  # the service's logs, the collector's metrics
+    for group in groups:
+        assert group.inputs["retentionInDays"] == config_value(stack, "logRetentionDays")
 
 
 # --- local --------------------------------------------------------------------------------
@@ -384,8 +421,7 @@ def test_task_runs_non_root_read_only_against_the_table(built: Build, stack: str
     assert environment(build)["HELLO_STORE"] == f"dynamodb://{PROJECT}-{stack}"
     assert environment(build)["AWS_REGION"] == "eu-west-1"
     assert (
-        app["logConfiguration"]["options"]["awslogs-group"]
-        == (build.one("aws:cloudwatch/logGroup:LogGroup").inputs["name"])
+        app["logConfiguration"]["options"]["awslogs-group"] == log_group(build, "").inputs["name"]
     )
     definition = build.one("aws:ecs/taskDefinition:TaskDefinition").inputs
     assert definition["taskRoleArn"] != definition["executionRoleArn"]
@@ -458,15 +494,189 @@ def test_prod_deploys_blue_green_with_bake_time_test_listener_and_alarm_rollback
 
 
 @pytest.mark.parametrize("stack", COMPUTE_STACKS)
-def test_metrics_are_not_served_to_the_internet(built: Build, stack: str) -> None:
+def test_the_metrics_port_is_reachable_only_inside_the_task(built: Build, stack: str) -> None:
     build = built(stack)
-    rules = {r.name.rsplit("-", 1)[1]: r.inputs for r in build.of_type(LISTENER_RULE)}
-    internal, production = rules["internal"], rules["production"]
-    assert internal["listenerArn"] == production["listenerArn"]
-    assert int(internal["priority"]) < int(production["priority"])  # AWS tries it first
-    assert internal["conditions"] == [{"pathPattern": {"values": ["/metrics"]}}]
-    (action,) = internal["actions"]
-    assert (action["type"], action["fixedResponse"]["statusCode"]) == ("fixed-response", "404")
+    for definition in containers(build).values():
+        mapped = {mapping["containerPort"] for mapping in definition.get("portMappings", [])}
+        assert METRICS_PORT not in mapped
+    assert container(build)["portMappings"] == [{"containerPort": API_PORT, "protocol": "tcp"}]
+    rules = [
+        *build.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"),
+        *build.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"),
+    ]
+    assert all(
+        METRICS_PORT not in (r.inputs.get("fromPort"), r.inputs.get("toPort")) for r in rules
+    )
+    for group in build.of_type("aws:lb/targetGroup:TargetGroup"):
+        assert group.inputs["port"] == API_PORT
+
+
+@pytest.mark.parametrize("stack", COMPUTE_STACKS)
+def test_listeners_that_carry_traffic_only_forward(built: Build, stack: str) -> None:
+    build = built(stack)
+    actions = [
+        (listener.name, action)
+        for listener in build.of_type("aws:lb/listener:Listener")
+        for action in listener.inputs["defaultActions"]
+        if action["type"] != "redirect"  # port 80 of an HTTPS stack: no target group behind it
+    ] + [
+        (rule.name, action)
+        for rule in build.of_type(LISTENER_RULE)
+        for action in rule.inputs["actions"]
+    ]
+    groups = {mock_arn(build, group) for group in build.of_type("aws:lb/targetGroup:TargetGroup")}
+    assert actions
+    for owner, action in actions:
+        assert action["type"] == "forward", owner
+        targets = (
+            {target["arn"] for target in action["forward"]["targetGroups"]}
+            if "forward" in action
+            else {action["targetGroupArn"]}
+        )
+        assert targets <= groups, owner
+    # One forwarding rule per listener takes every path; ECS re-weights it under blue/green.
+    for rule in build.of_type(LISTENER_RULE):
+        assert rule.inputs["conditions"] == [{"pathPattern": {"values": ["/*"]}}]
+
+
+@pytest.mark.parametrize("stack", COMPUTE_STACKS)
+def test_blue_green_leaves_the_live_target_group_to_ecs(built: Build, stack: str) -> None:
+    service = built(stack).one("aws:ecs/service:Service")
+    blue_green = setting(stack, "deploymentStrategy") == "BLUE_GREEN"
+    assert ("loadBalancers" in service.ignore_changes) is blue_green
+    assert "advancedConfiguration" in service.inputs["loadBalancers"][0] or not blue_green
+
+
+@pytest.mark.parametrize("stack", COMPUTE_STACKS)
+def test_bake_time_is_sent_with_blue_green_only(built: Build, stack: str) -> None:
+    deployment = built(stack).one("aws:ecs/service:Service").inputs["deploymentConfiguration"]
+    if setting(stack, "deploymentStrategy") == "BLUE_GREEN":
+        assert deployment["bakeTimeInMinutes"] == setting(stack, "bakeTimeMinutes")
+    else:
+        assert deployment == {"strategy": "ROLLING"}
+
+
+def role_policies(build: StackBuild, role: Registration) -> set[str]:
+    """The URNs of every inline policy and attachment of a role."""
+    return {
+        policy.urn
+        for policy in [
+            *build.of_type("aws:iam/rolePolicy:RolePolicy"),
+            *build.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment"),
+        ]
+        if policy.inputs["role"] in (mock_id(role), role.name)
+    }
+
+
+def roles_by_arn(build: StackBuild) -> dict[str, Registration]:
+    return {mock_arn(build, role): role for role in build.of_type("aws:iam/role:Role")}
+
+
+@pytest.mark.parametrize("stack", COMPUTE_STACKS)
+def test_tasks_start_only_once_their_roles_have_every_policy(built: Build, stack: str) -> None:
+    build = built(stack)
+    roles = roles_by_arn(build)
+    definition = build.one("aws:ecs/taskDefinition:TaskDefinition")
+    service = build.one("aws:ecs/service:Service")
+    task_roles = [roles[definition.inputs[key]] for key in ("taskRoleArn", "executionRoleArn")]
+    service_roles = [*task_roles]
+    for load_balancer in service.inputs["loadBalancers"]:
+        if "advancedConfiguration" in load_balancer:
+            service_roles.append(roles[load_balancer["advancedConfiguration"]["roleArn"]])
+    assert len(service_roles) == (3 if setting(stack, "deploymentStrategy") == "BLUE_GREEN" else 2)
+    for resource, used in ((definition, task_roles), (service, service_roles)):
+        for role in used:
+            policies = role_policies(build, role)
+            assert policies, role.name
+            assert policies <= set(resource.dependencies), (resource.name, role.name)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_only_this_accounts_ecs_may_assume_the_roles(built: Build, stack: str) -> None:
+    build = built(stack)
+    account, region = setting(stack, "accountId"), setting(stack, "region")
+    roles = build.of_type("aws:iam/role:Role")
+    assert len(roles) == (3 if setting(stack, "deploymentStrategy") == "BLUE_GREEN" else 2)
+    for role in roles:
+        (statement,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+        assert statement["Action"] == "sts:AssumeRole"
+        condition = statement["Condition"]
+        assert condition["StringEquals"] == {"aws:SourceAccount": account}, role.name
+        if statement["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}:
+            expected = f"arn:aws:ecs:{region}:{account}:*"
+            assert condition["ArnLike"] == {"aws:SourceArn": expected}, role.name
+        else:  # ECS itself, shifting blue/green traffic
+            assert statement["Principal"] == {"Service": "ecs.amazonaws.com"}, role.name
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_execution_role_pulls_this_stacks_image_and_writes_its_logs_only(
+    built: Build, stack: str
+) -> None:
+    build = built(stack)
+    role = named(build, "aws:iam/role:Role", "-execution")
+    attachments = build.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    assert all(a.inputs["role"] not in (role.name, mock_id(role)) for a in attachments)
+    policy = named(build, "aws:iam/rolePolicy:RolePolicy", "-execution")
+    assert policy.inputs["role"] == mock_id(role)
+    logs = mock_log_group_arn(build, "")
+    granted = {
+        (action, resource)
+        for statement in json.loads(policy.inputs["policy"])["Statement"]
+        for action in statement["Action"]
+        for resource in [statement["Resource"]]
+    }
+    streams = f"{logs}:log-stream:*"
+    expected = {("logs:CreateLogStream", streams), ("logs:PutLogEvents", streams)}
+    if config_value(stack, "compute"):
+        repository = build.one("aws:ecr/repository:Repository").inputs["name"]
+        repository_arn = f"arn:aws:ecr:{setting(stack, 'region')}:{ACCOUNT}:repository/{repository}"
+        expected |= {
+            ("ecr:BatchCheckLayerAvailability", repository_arn),
+            ("ecr:GetDownloadUrlForLayer", repository_arn),
+            ("ecr:BatchGetImage", repository_arn),
+            ("ecr:GetAuthorizationToken", "*"),  # no resource type: AWS accepts only "*"
+        }
+    assert granted == expected
+
+
+@pytest.mark.parametrize("stack", COMPUTE_STACKS)
+def test_the_service_may_hold_65536_open_files(built: Build, stack: str) -> None:
+    assert container(built(stack))["ulimits"] == [
+        {"name": "nofile", "softLimit": 65536, "hardLimit": 65536}
+    ]
+
+
+@pytest.mark.parametrize("stack", COMPUTE_STACKS)
+def test_the_collector_is_a_read_only_sidecar_reserved_inside_the_task_size(
+    built: Build, stack: str
+) -> None:
+    build = built(stack)
+    definition = build.one("aws:ecs/taskDefinition:TaskDefinition").inputs
+    app, collector = container(build), container(build, "collector")
+    assert set(containers(build)) == {"app", "collector"}
+    assert re.fullmatch(
+        r"public\.ecr\.aws/aws-observability/aws-otel-collector:v[0-9.]+@sha256:[0-9a-f]{64}",
+        collector["image"],
+    )
+    assert collector["essential"] is False
+    assert app["essential"] is True
+    assert collector["readonlyRootFilesystem"] is True
+    assert "portMappings" not in collector
+    # The task's size is what the stack configures; the collector's hard limit and the app's
+    # reservation add up to it, so neither can take the other's share.
+    assert (definition["cpu"], definition["memory"]) == (
+        setting(stack, "cpu"),
+        setting(stack, "memory"),
+    )
+    assert app["cpu"] + collector["cpu"] == int(definition["cpu"])
+    assert app["memoryReservation"] + collector["memory"] == int(definition["memory"])
+    assert "memory" not in app  # the service may use what the collector leaves
+    app_logs, collector_logs = app["logConfiguration"], collector["logConfiguration"]
+    assert collector_logs["logDriver"] == "awslogs"
+    assert collector_logs["options"]["awslogs-group"] == app_logs["options"]["awslogs-group"]
+    assert collector_logs["options"]["awslogs-stream-prefix"] == "collector"
+    assert app_logs["options"]["awslogs-stream-prefix"] == "app"
 
 
 def test_dev_rolls_without_a_second_target_group(built: Build) -> None:
