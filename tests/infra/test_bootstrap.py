@@ -338,6 +338,34 @@ def test_no_role_can_change_the_identities_themselves(
                 assert not allows(documents, action, arn), (role.inputs["name"], action, arn)
 
 
+@pytest.mark.parametrize("stack", BOOTSTRAP_STACKS)
+def test_no_deploy_role_can_retag_a_key_or_certificate_that_is_not_its_stacks(
+    bootstrapped: Bootstrapped, stack: str
+) -> None:
+    """KMS keys and certificates are a stack's by their tags, and tag-on-create rights cannot
+    tell a new resource from an existing one: a deny must keep the others' tags as they are."""
+    build = bootstrapped(stack, state_bucket=True)
+    # The bootstrap's own resources (the state key) carry an Environment no stack has.
+    provider = build.one("pulumi:providers:aws")
+    tags = json.loads(provider.inputs["defaultTags"])["tags"]
+    assert tags["Environment"] not in declared_environments(stack)
+    for name in declared_environments(stack):
+        (deny,) = [
+            s for s in statements(policies_of(build, deploy_role(name))) if s["Effect"] == "Deny"
+        ]
+        tagging = {"kms:TagResource", "kms:UntagResource", "acm:AddTagsToCertificate",
+                   "acm:RemoveTagsFromCertificate"}  # fmt: skip
+        assert set(deny["Action"]) == tagging
+        assert sorted(deny["Resource"]) == [
+            f"arn:aws:acm:eu-west-1:{ACCOUNT}:certificate/*",
+            f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/*",
+        ]
+        assert deny["Condition"] == {
+            "Null": {"aws:ResourceTag/Environment": "false"},
+            "StringNotEquals": {"aws:ResourceTag/Environment": name},
+        }
+
+
 # Each finding parliament reports on a statement that is right as it is, with the reason (the
 # same reason is the comment next to the statement in platform/bootstrap/permissions.py).
 SPLIT_CREATE = "the create is split from the existing resources it names, which need their tags"
