@@ -164,9 +164,9 @@ def load_account_settings() -> AccountSettings:
             raise ConfigError(
                 f"environments.{name}: a stack name of lower-case letters and digits (not "
                 f"{BOOTSTRAP_ENVIRONMENT!r}), mapped to "
-                f"{{githubEnvironment: <letters, digits, '.', '_' or '-'>, dns: <bool>}}"
+                f"{{githubEnvironment: <letters, digits, '.', '_' or '-'>, https: <bool>}}"
             )
-        dns = _dns(config, name, bool(entry.get("dns", False)), problems)
+        dns = _dns(config, name, bool(entry.get("https", False)), problems)
         environments.append(Environment(name, github_environment, dns))
     if not environments:
         raise ConfigError(

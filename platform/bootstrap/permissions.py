@@ -103,6 +103,13 @@ class Scope:
         }
 
 
+def log_groups(scope: Scope) -> list[str]:
+    """The stack's log groups, `/ecs/<prefix>` and any below it, with their streams (`:*`)."""
+    return [
+        scope.named("logs", f"log-group:/ecs/{{prefix}}{suffix}") for suffix in ("", ":*", "/*")
+    ]
+
+
 def zone_arn(dns: Dns) -> str:
     return f"arn:aws:route53:::hostedzone/{dns.hosted_zone_id}"
 
@@ -186,8 +193,7 @@ def read_statements(scope: Scope) -> list[Statement]:
                 scope.named("ecs", "service-deployment/{prefix}/*"),
                 scope.named("ecr", "repository/{prefix}"),
                 scope.named("dynamodb", "table/{prefix}"),
-                scope.named("logs", "log-group:/ecs/{prefix}"),
-                scope.named("logs", "log-group:/ecs/{prefix}:*"),
+                *log_groups(scope),
                 scope.named("cloudwatch", "alarm:{prefix}-*"),
                 scope.named("cloudwatch", "dashboard/{prefix}", regional=False),
                 scope.named("sns", "{prefix}-*"),
@@ -655,8 +661,7 @@ def data_statements(scope: Scope) -> list[Statement]:
                 "sns:UntagResource",
             ],
             [
-                scope.named("logs", "log-group:/ecs/{prefix}"),
-                scope.named("logs", "log-group:/ecs/{prefix}:*"),
+                *log_groups(scope),
                 scope.named("cloudwatch", "alarm:{prefix}-*"),
                 scope.named("cloudwatch", "dashboard/{prefix}", regional=False),
                 scope.named("sns", "{prefix}-*"),

@@ -40,7 +40,7 @@ def domain(environment: str) -> dict[str, str]:
 def user_settings(stack: str) -> dict[str, str]:
     """What the account's owner sets with `pulumi config set` before the first `pulumi up`."""
     domains = {
-        name: domain(name) for name, entry in declared_environments(stack).items() if entry["dns"]
+        name: domain(name) for name, entry in declared_environments(stack).items() if entry["https"]
     }
     return {
         f"{PROJECT}:accountId": ACCOUNT,
@@ -120,7 +120,7 @@ def test_refuses_to_run_until_every_setting_only_the_user_knows_is_set(stack: st
     message = str(refused.value)
     needed = {"accountId": "", "githubRepository": ""}
     for name, entry in declared_environments(stack).items():
-        if entry["dns"]:
+        if entry["https"]:
             needed |= {f"domains.{name}.name": "--path ", f"domains.{name}.hostedZoneId": "--path "}
     named = re.findall(r"^  (\S+): ", message, flags=re.MULTILINE)
     assert sorted(named) == sorted(needed)
@@ -154,7 +154,7 @@ def test_malformed_settings_are_refused_by_name(key: str, value: str) -> None:
 @pytest.mark.parametrize("name", ["dev-x", "Dev", "bootstrap"])
 def test_a_stack_name_that_could_cover_another_stacks_resources_is_refused(name: str) -> None:
     config = project_config(BOOTSTRAP, "prod") | user_settings("prod")
-    environments = {name: {"githubEnvironment": "x", "dns": False}}
+    environments = {name: {"githubEnvironment": "x", "https": False}}
     config[f"{PROJECT}:environments"] = json.dumps(environments)
     with pytest.raises(Exception, match=rf"environments\.{name}: a stack name"):
         build("prod", config)
@@ -213,7 +213,7 @@ def test_each_deploy_role_trusts_only_its_github_environment(
 
 def test_prod_is_deployed_from_githubs_production_environment() -> None:
     assert declared_environments("prod") == {
-        "prod": {"githubEnvironment": "production", "dns": True}
+        "prod": {"githubEnvironment": "production", "https": True}
     }
 
 
@@ -660,7 +660,7 @@ def test_dns_rights_reach_only_the_stacks_own_names_in_its_zone(
             for s in statements(policies_of(build, deploy_role(name)))
             if "route53:ChangeResourceRecordSets" in as_list(s["Action"])
         ]
-        if not entry["dns"]:
+        if not entry["https"]:
             assert changes == []
             continue
         (change,) = changes
