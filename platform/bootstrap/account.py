@@ -60,7 +60,6 @@ class Environment:
 
 @dataclass(frozen=True)
 class AccountSettings:
-    bootstrap_stack: str
     account_id: str
     region: str
     repository: str
@@ -154,8 +153,9 @@ def load_account_settings() -> AccountSettings:
         )
     declared: Mapping[str, Any] = config.get_object("environments") or {}
     environments = []
-    for name, entry in declared.items():
-        github_environment = str((entry or {}).get("githubEnvironment", ""))
+    for name, declaration in declared.items():
+        entry: Mapping[str, Any] = declaration or {}
+        github_environment = str(entry.get("githubEnvironment", ""))
         if (
             not STACK_NAME.fullmatch(name)
             or name == BOOTSTRAP_ENVIRONMENT
@@ -175,7 +175,6 @@ def load_account_settings() -> AccountSettings:
         )
     problems.check()
     return AccountSettings(
-        bootstrap_stack=stack,
         account_id=account_id,
         region=config.require("region"),
         repository=repository,

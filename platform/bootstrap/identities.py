@@ -50,7 +50,6 @@ class DeployIdentities(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("hello-birthday:bootstrap:DeployIdentities", name, None, opts)
-        self._settings = settings
         self._state = state
         self._github_provider = github_oidc_provider(pulumi.ResourceOptions(parent=self))
         self.deploy_role_arns = {}

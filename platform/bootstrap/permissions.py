@@ -131,6 +131,8 @@ READ_ANYWHERE = (
     "ec2:DescribeSecurityGroupRules",
     "ec2:DescribeSecurityGroups",
     "ec2:DescribeSubnets",
+    "ec2:DescribeTags",
+    "ec2:DescribeVpcEndpointServices",
     "ec2:DescribeVpcEndpoints",
     "ec2:DescribeVpcs",
     "elasticloadbalancing:DescribeCapacityReservation",

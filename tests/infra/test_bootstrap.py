@@ -209,6 +209,8 @@ def test_each_deploy_role_trusts_only_its_github_environment(
         (role,) = [r for r in build.of_type(ROLE) if r.inputs["name"] == deploy_role(name)]
         subject = f"repo:{REPOSITORY}:environment:{entry['githubEnvironment']}"
         assert trust_problems(json.loads(role.inputs["assumeRolePolicy"]), subject) == []
+        # A prod deploy waits through its bake time and gates: longer than AWS's default hour.
+        assert role.inputs["maxSessionDuration"] == 2 * 3600
 
 
 def test_prod_is_deployed_from_githubs_production_environment() -> None:
@@ -223,6 +225,7 @@ def test_the_preview_role_trusts_only_pull_requests(bootstrapped: Bootstrapped, 
     (role,) = [r for r in build.of_type(ROLE) if r.inputs["name"] == "hello-birthday-preview"]
     subject = f"repo:{REPOSITORY}:pull_request"
     assert trust_problems(json.loads(role.inputs["assumeRolePolicy"]), subject) == []
+    assert role.inputs["maxSessionDuration"] == 3600
 
 
 @pytest.mark.parametrize(
