@@ -64,6 +64,7 @@ class AccountSettings:
     region: str
     repository: str
     environments: tuple[Environment, ...]
+    existing_oidc_provider: bool
     state_bucket: bool
 
     @property
@@ -179,6 +180,7 @@ def load_account_settings() -> AccountSettings:
         region=config.require("region"),
         repository=repository,
         environments=tuple(environments),
+        existing_oidc_provider=config.require_bool("existingOidcProvider"),
         state_bucket=config.require_bool("stateBucket"),
     )
 

@@ -51,7 +51,13 @@ class DeployIdentities(pulumi.ComponentResource):
     ) -> None:
         super().__init__("hello-birthday:bootstrap:DeployIdentities", name, None, opts)
         self._state = state
-        self._github_provider = github_oidc_provider(pulumi.ResourceOptions(parent=self))
+        # The roles name the provider by its ARN, which AWS derives from the account and issuer:
+        # one created here, or the account's own.
+        self._github_provider = (
+            []
+            if settings.existing_oidc_provider
+            else [github_oidc_provider(pulumi.ResourceOptions(parent=self))]
+        )
         self.deploy_role_arns = {}
         for environment in settings.environments:
             self.deploy_role_arns[environment.stack] = self._role(
@@ -95,7 +101,7 @@ class DeployIdentities(pulumi.ComponentResource):
             assume_role_policy=trust,
             max_session_duration=session_seconds,
             # The trust policy names the provider by its ARN: it must exist first.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self._github_provider]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=self._github_provider),
         )
         policies = dict(documents)
         if self._state is not None:

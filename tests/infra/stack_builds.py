@@ -45,6 +45,8 @@ class Registration:
     retain_on_delete: bool
     ignore_changes: tuple[str, ...]
     custom_timeouts: dict[str, str]
+    #: URNs of the resources it waits for (depends_on, and those its inputs come from).
+    dependencies: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -165,6 +167,7 @@ class RecordingMonitor(MockMonitor):
                         for operation in ("create", "update", "delete")
                         if getattr(request.customTimeouts, operation)
                     },
+                    dependencies=tuple(request.dependencies),
                 )
             )
         return response

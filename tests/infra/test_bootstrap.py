@@ -265,6 +265,17 @@ def test_githubs_oidc_provider_is_for_sts_only(bootstrapped: Bootstrapped, stack
     provider = bootstrapped(stack).one("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
     assert provider.inputs["url"] == f"https://{ISSUER}"
     assert provider.inputs["clientIdLists"] == ["sts.amazonaws.com"]
+    for role in bootstrapped(stack).of_type(ROLE):
+        assert provider.urn in role.dependencies, role.name
+
+
+def test_an_account_that_has_githubs_provider_keeps_it(bootstrapped: Bootstrapped) -> None:
+    config = project_config(BOOTSTRAP, "prod") | user_settings("prod")
+    config[f"{PROJECT}:existingOidcProvider"] = "true"
+    build = build_stack("prod", config, program=BOOTSTRAP, project=PROJECT)
+    assert build.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider") == []
+    created = {r.name: r.inputs["assumeRolePolicy"] for r in bootstrapped("prod").of_type(ROLE)}
+    assert {r.name: r.inputs["assumeRolePolicy"] for r in build.of_type(ROLE)} == created
 
 
 # --- the policies -----------------------------------------------------------------------------
