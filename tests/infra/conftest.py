@@ -1,13 +1,13 @@
-"""Fixtures of the platform tests; the program's modules and the policy pack's rules import as
+"""Fixtures of the platform tests; the programs' modules and the policy pack's rules import as
 their entry points do."""
 
 import sys
 from collections.abc import Callable
 
 import pytest
-from stack_builds import POLICY_PACK, PROGRAM, StackBuild, build_stack
+from stack_builds import BOOTSTRAP, POLICY_PACK, PROGRAM, StackBuild, build_stack
 
-sys.path[:0] = [str(PROGRAM), str(POLICY_PACK)]
+sys.path[:0] = [str(PROGRAM), str(POLICY_PACK), str(BOOTSTRAP)]
 
 
 @pytest.fixture(scope="session")

@@ -21,6 +21,7 @@ ProgramRun = Callable[[], pulumi.Output[None]]
 ROOT = Path(__file__).resolve().parents[2]
 PROGRAM = ROOT / "platform"
 POLICY_PACK = PROGRAM / "policy"
+BOOTSTRAP = PROGRAM / "bootstrap"
 PROJECT = "hello-birthday"
 STACKS = ("dev", "staging", "prod", "local")
 COMPUTE_STACKS = ("dev", "staging", "prod")
@@ -73,20 +74,28 @@ class StackBuild:
         return {resource.type for resource in self.resources}
 
 
-def stack_config(stack: str) -> dict[str, str]:
-    """Pulumi.yaml defaults overlaid with the operator's settings and environments/
-    Pulumi.<stack>.yaml, as the CLI does."""
-    project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+def project_config(project_dir: Path, stack: str) -> dict[str, str]:
+    """The Pulumi.yaml defaults of the project in `project_dir` overlaid with its stack file
+    (Pulumi.<stack>.yaml in its stackConfigDir), as the CLI does."""
+    project = yaml.safe_load((project_dir / "Pulumi.yaml").read_text())
+    name = project["name"]
     values: dict[str, Any] = {
-        f"{PROJECT}:{key}": schema["default"] for key, schema in project["config"].items()
+        f"{name}:{key}": schema["default"] for key, schema in project["config"].items()
     }
-    environment = yaml.safe_load((ROOT / "environments" / f"Pulumi.{stack}.yaml").read_text())
-    https = environment["config"].get(f"{PROJECT}:https", False)
-    values.update({f"{PROJECT}:{k}": v for k, v in operator_settings(stack, https).items()})
-    values.update(environment["config"])
+    stack_file = project_dir / project.get("stackConfigDir", ".") / f"Pulumi.{stack}.yaml"
+    values.update(yaml.safe_load(stack_file.read_text())["config"])
     return {
         key: value if isinstance(value, str) else json.dumps(value) for key, value in values.items()
     }
+
+
+def stack_config(stack: str) -> dict[str, str]:
+    """The main project's configuration of a stack, completed with what an operator sets where
+    the stack file commits nothing (operator_settings)."""
+    committed = project_config(ROOT, stack)
+    https = json.loads(committed[f"{PROJECT}:https"])
+    operator = {f"{PROJECT}:{key}": value for key, value in operator_settings(stack, https).items()}
+    return committed | {key: value for key, value in operator.items() if not committed[key]}
 
 
 def _arn(type_: str, name: str, region: str) -> str:
@@ -181,22 +190,29 @@ class RecordingMonitor(MockMonitor):
         return response
 
 
-def build_stack(stack: str, config: dict[str, str] | None = None) -> StackBuild:
-    """Run platform/__main__.py the way the CLI does, with fresh runtime state."""
+def build_stack(
+    stack: str,
+    config: dict[str, str] | None = None,
+    *,
+    program: Path = PROGRAM,
+    project: str = PROJECT,
+) -> StackBuild:
+    """Run a program (platform/__main__.py unless told) the way the CLI does, with fresh
+    runtime state; `config` defaults to the main project's configuration of the stack."""
     config = stack_config(stack) if config is None else config
-    mocks = AwsMocks(region=config[f"{PROJECT}:region"])
+    mocks = AwsMocks(region=config[f"{project}:region"])
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.settings.ROOT.set(None)  # a new root Stack resource for this stack
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
     pulumi.runtime.set_all_config(config)
     outputs: dict[str, Any] = {}
 
-    def program() -> pulumi.Output[None]:
-        runpy.run_path(str(PROGRAM), run_name="__main__")
+    def run() -> pulumi.Output[None]:
+        runpy.run_path(str(program), run_name="__main__")
         root = cast(Stack, pulumi.runtime.get_root_resource())
         return pulumi.Output.all(**root.outputs).apply(outputs.update)
 
     # pulumi.runtime.test waits for every registration and for the returned Output.
     awaited = cast(Callable[[ProgramRun], Callable[[], None]], pulumi.runtime.test)
-    awaited(program)()
+    awaited(run)()
     return StackBuild(stack, tuple(monitor.registrations), outputs)
