@@ -130,6 +130,9 @@ class Outcome(enum.Enum):
     ROLLS_BACK = "ECS returns the service to the task definition that ran before"
     RUNS_OTHER_IMAGE = "the registered task definition names another image than was asked"
     LEAVES_OLD_TASK = "completes, but one task of the old revision keeps running"
+    STILL_ROLLING_OUT = "the new deployment is in progress beside the old one"
+    NOT_STEADY = "one deployment, its tasks all running, but not yet COMPLETED"
+    SHORT_OF_TASKS = "completed, but one task fewer runs than desired"
 
 
 class EcsControlPlane:
@@ -168,48 +171,62 @@ class EcsControlPlane:
         else:
             ecs.update_service(cluster=self.cluster, service=self.service, taskDefinition=new)
         final = before if outcome is Outcome.ROLLS_BACK and before is not None else new
-        keep_old = 1 if outcome is Outcome.LEAVES_OLD_TASK else 0
-        self._settle(final, keep_old)
+        keep_old = 1 if outcome in {Outcome.LEAVES_OLD_TASK, Outcome.STILL_ROLLING_OUT} else 0
+        running = self.desired - 1 if outcome is Outcome.SHORT_OF_TASKS else self.desired
+        deployments = [self._deployment(final, running, "COMPLETED")]
+        if outcome is Outcome.STILL_ROLLING_OUT and before is not None:
+            deployments = [
+                self._deployment(final, running - 1, "IN_PROGRESS"),
+                {**self._deployment(before, 1, "COMPLETED"), "status": "ACTIVE"},
+            ]
+        elif outcome is Outcome.NOT_STEADY:
+            deployments = [self._deployment(final, running, "IN_PROGRESS")]
+        self._settle(final, keep_old, running, deployments)
 
-    def _settle(self, definition: str, keep_old: int) -> None:
-        """One completed deployment of definition; its tasks started, the others stopped."""
+    def _settle(
+        self, definition: str, keep_old: int, running: int, deployments: list[dict[str, Any]]
+    ) -> None:
+        """running tasks of definition started, the others stopped but keep_old; ECS's
+        deployments as given."""
         ecs = self.aws.ecs
-        deployment_id = f"ecs-svc/{abs(hash(definition)) % 10**12}"
-        running = self._running_tasks()
-        old = [task for task in running if task["taskDefinitionArn"] != definition]
+        tasks = self._running_tasks()
+        old = [task for task in tasks if task["taskDefinitionArn"] != definition]
         for task in old[keep_old:]:
             ecs.stop_task(cluster=self.cluster, task=task["taskArn"], reason="replaced")
-        current = len(running) - len(old)
-        if current < self.desired:
+        current = len(tasks) - len(old)
+        if current < running:
             ecs.run_task(
                 cluster=self.cluster,
                 taskDefinition=definition,
-                count=self.desired - current,
+                count=running - current,
                 launchType="FARGATE",
                 group=f"service:{self.service}",
-                startedBy=deployment_id,
+                startedBy=deployments[0]["id"],
                 networkConfiguration=self._network,
             )
         # No API sets these: moto keeps the deployment it made when the service was created.
         model = ecs_backends[DEFAULT_ACCOUNT_ID][REGION].services[f"{self.cluster}:{self.service}"]
         model.task_definition = definition
-        model.running_count = self.desired
-        model.pending_count = 0
-        model.deployments = [
-            {
-                "id": deployment_id,
-                "status": "PRIMARY",
-                "taskDefinition": definition,
-                "desiredCount": self.desired,
-                "pendingCount": 0,
-                "runningCount": self.desired,
-                "failedTasks": 0,
-                "launchType": "FARGATE",
-                "rolloutState": "COMPLETED",
-                "rolloutStateReason": f"ECS deployment {deployment_id} completed.",
-            }
-        ]
+        model.running_count = running
+        model.pending_count = self.desired - running
+        model.deployments = deployments
         self._running_definition = definition
+
+    def _deployment(self, definition: str, running: int, state: str) -> dict[str, Any]:
+        """A PRIMARY deployment of definition as describe_services reports one."""
+        deployment_id = f"ecs-svc/{abs(hash(definition)) % 10**12}"
+        return {
+            "id": deployment_id,
+            "status": "PRIMARY",
+            "taskDefinition": definition,
+            "desiredCount": self.desired,
+            "pendingCount": self.desired - running,
+            "runningCount": running,
+            "failedTasks": 0,
+            "launchType": "FARGATE",
+            "rolloutState": state,
+            "rolloutStateReason": f"ECS deployment {deployment_id} {state.lower()}.",
+        }
 
     def _register(self, image: str) -> str:
         answer = self.aws.ecs.register_task_definition(

@@ -75,6 +75,7 @@ def test_a_release_runs_every_step_in_order_and_its_gates_without_credentials(
     assert smoke
     assert load
     for environment in [*smoke, *load]:
+        assert "PATH" in environment  # read from the process, and what it needs got through
         assert set(environment) <= set(GATE_ENVIRONMENT)
         assert not set(environment) & set(CREDENTIALS)
 
@@ -176,6 +177,27 @@ def test_a_task_of_the_old_revision_still_running_fails_the_rollout(world: World
 
     assert refused.step == "verify the rollout"
     assert "tasks of an older task definition still run" in str(refused)
+
+
+@pytest.mark.parametrize(
+    ("outcome", "reason"),
+    [
+        (Outcome.STILL_ROLLING_OUT, "2 deployments, not one"),
+        (Outcome.NOT_STEADY, "the deployment is PRIMARY IN_PROGRESS, not PRIMARY COMPLETED"),
+        (Outcome.SHORT_OF_TASKS, "1 tasks running (deployment: 1) of 2 desired"),
+    ],
+)
+def test_a_rollout_ecs_has_not_finished_fails(
+    world: WorldMaker, outcome: Outcome, reason: str
+) -> None:
+    dev = world("dev")
+    deployed(dev)
+    dev.stack.outcomes = [outcome]
+
+    refused = fails(dev, dev.image("release"))
+
+    assert refused.step == "verify the rollout"
+    assert reason in str(refused)
 
 
 # --- the URL and the gates: a failure redeploys what ran before -----------------------------
