@@ -10,7 +10,9 @@
 5. ECS must report one completed primary deployment running the image on every task.
 6. The URL output must be https:// (http:// only where the stack's listener may serve it).
 7. The smoke gate, then the load gate where the stage has one.
-8. A failed gate redeploys the recorded image (steps 4 and 5 again) and the run still fails.
+8. A failed gate, or a URL refused at step 6 (the release is live but untested), redeploys the
+   recorded image (steps 4 and 5 again), and the run fails whatever that redeploy's outcome.
+Step 1 is check_request, run before the stack is selected; steps 2 to 8 are Deployment.run.
 """
 
 from collections.abc import Callable, Mapping
