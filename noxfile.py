@@ -113,8 +113,10 @@ def deploy(session: nox.Session) -> None:
     -- ...` (no install) after, so no install code runs with the role's credentials.
     """
     install_deploy(session)
-    program = ROOT / "platform"
-    session.run("python", "-m", "deploy", *session.posargs, env={"PYTHONPATH": str(program)})
+    # From platform/, where `deploy` imports from: a PYTHONPATH would reach the Pulumi CLI's
+    # program and policy pack processes too.
+    with session.chdir(ROOT / "platform"):
+        session.run("python", "-m", "deploy", *session.posargs)
 
 
 def install_deploy(session: nox.Session) -> None:
