@@ -12,7 +12,7 @@ from provider import aws_provider
 from registry import Registry
 from scaling import Scaling
 
-from service import Placement, Runtime, Service, Traffic
+from service import CONTAINER_NAME, Placement, Runtime, Service, Traffic
 
 SERVICE_NAME = "hello-birthday"
 
@@ -97,6 +97,8 @@ def build_compute(
     pulumi.export("url", edge.url)
     pulumi.export("cluster_name", service.cluster_name)
     pulumi.export("service_name", service.service_name)
+    # The service's own container in the task (the deploy program checks the image it runs).
+    pulumi.export("container_name", CONTAINER_NAME)
     pulumi.export("repository_url", registry.repository_url)
 
 

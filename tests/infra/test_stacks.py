@@ -281,10 +281,21 @@ def test_cloud_stacks_use_the_default_aws_endpoints(built: Build, stack: str) ->
 @pytest.mark.parametrize("stack", COMPUTE_STACKS)
 def test_stack_outputs(built: Build, stack: str) -> None:
     outputs = built(stack).outputs
-    assert {"url", "table_name", "cluster_name", "service_name", "repository_url"} <= set(outputs)
+    assert {
+        "url",
+        "table_name",
+        "cluster_name",
+        "service_name",
+        "container_name",
+        "repository_url",
+    } <= set(outputs)
     assert outputs["table_name"] == f"{PROJECT}-{stack}"
     assert outputs["cluster_name"] == f"{PROJECT}-{stack}"
     assert outputs["service_name"] == PROJECT
+    # The deploy program checks the image of the task definition's container of that name.
+    task_definition = built(stack).one("aws:ecs/taskDefinition:TaskDefinition")
+    definitions = json.loads(task_definition.inputs["containerDefinitions"])
+    assert [d["name"] for d in definitions].count(outputs["container_name"]) == 1
     assert outputs["repository_url"].endswith(f".amazonaws.com/{PROJECT}-{stack}")
     domain = setting(stack, "domain")
     if domain:

@@ -3,6 +3,7 @@
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -17,6 +18,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="run the black-box API suite against this running service (env HELLO_BASE_URL); "
         "default: a service process the tests start on the DynamoDB emulator",
     )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A target given but empty or malformed is a usage error, not a cue to test a local service:
+    a deploy that lost its URL must not pass its smoke gate against one started here."""
+    given: str | None = config.getoption("--base-url")
+    if given is None:
+        return
+    parts = urlsplit(given)
+    if parts.scheme not in {"http", "https"} or not parts.hostname or given != given.strip():
+        raise pytest.UsageError(
+            f"--base-url / HELLO_BASE_URL {given!r} is not an http:// or https:// URL; "
+            "leave both unset to test a service started here"
+        )
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -91,20 +106,18 @@ def start_service(tmp_path: Path) -> Iterator[ServiceStarter]:
 def own_service_url(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One service process for the session, on a fresh table of the emulator."""
     log_path = tmp_path_factory.mktemp("service") / "service.log"
-    with emulator.table() as table:
-        service = Service(emulator.store_env(table), log_path)
-        try:
-            service.start()
-            yield service.url
-        finally:
-            service.stop()
+    with (
+        emulator.table() as table,
+        Service(emulator.store_env(table), log_path).running() as service,
+    ):
+        yield service.url
 
 
 @pytest.fixture(scope="session")
 def base_url(request: pytest.FixtureRequest) -> str:
     """The service under the black-box suite: --base-url / HELLO_BASE_URL, else our own."""
     given: str | None = request.config.getoption("--base-url")
-    if given:
+    if given is not None:
         return given.rstrip("/")
     url: str = request.getfixturevalue("own_service_url")
     return url

@@ -4,7 +4,8 @@ import json
 import os
 import signal
 import sysconfig
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final, Protocol
 
@@ -39,6 +40,15 @@ class Service:
     def start(self) -> None:
         """Start it and wait for its first /readyz 200."""
         self._child.start_serving(f"{self.url}/readyz", timeout=READY_SECONDS, status=200)
+
+    @contextmanager
+    def running(self) -> Iterator["Service"]:
+        """Started and ready for the block; stopped when it ends, however it ends."""
+        try:
+            self.start()
+            yield self
+        finally:
+            self.stop()
 
     def terminate(self) -> None:
         """SIGTERM, as ECS sends it; see wait() for how it ends."""
