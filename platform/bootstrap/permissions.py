@@ -28,9 +28,9 @@ Resources = str | pulumi.Output[str] | Sequence[str]
 #: The one policy the main program attaches to a role (its blue/green role, platform/service.py).
 ATTACHABLE_POLICIES = ("arn:aws:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers",)
 #: Role writes that take IAM's `iam:PermissionsBoundary` condition key (the service authorization
-#: reference): each must set, or find on the role, the stack's boundary.
+#: reference): each must set, or find on the role, the stack's boundary. AttachRolePolicy takes it
+#: too, in a statement of its own that also names the one policy it may attach.
 BOUNDED_ROLE_WRITES = (
-    "iam:AttachRolePolicy",
     "iam:CreateRole",
     "iam:DeleteRolePolicy",
     "iam:DetachRolePolicy",
@@ -554,9 +554,9 @@ def compute_statements(scope: Scope) -> list[Statement]:
 
 
 def role_statements(scope: Scope) -> list[Statement]:
-    """The stack's IAM roles, which only ECS may use: each write that IAM can hold to a
-    permissions boundary must leave the stack's boundary on the role, so no policy given to a
-    role can reach beyond what the boundary allows. The other writes change no role's
+    """The stack's IAM roles, which the deploy role may pass to ECS only: each write that IAM can
+    hold to a permissions boundary must leave the stack's boundary on the role, so no policy
+    given to a role can reach beyond what the boundary allows. The other writes change no role's
     permissions; who may assume a role (its trust) IAM cannot hold to a boundary, but whoever it
     lets in gets no more than the boundary either."""
     roles = scope.named("iam", "role/{prefix}-*", regional=False)
@@ -564,7 +564,7 @@ def role_statements(scope: Scope) -> list[Statement]:
     return [
         allow(
             "OwnRolesWithinBoundary",
-            [action for action in BOUNDED_ROLE_WRITES if action != "iam:AttachRolePolicy"],
+            BOUNDED_ROLE_WRITES,
             roles,
             ArnEquals=within_boundary,
         ),
