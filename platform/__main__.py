@@ -74,6 +74,7 @@ def build_compute(
         runtime=Runtime(
             account_id=settings.account_id,
             region=settings.region,
+            permissions_boundary=settings.permissions_boundary,
             task_role_arn=access.task_role_arn,
             execution_role_arn=access.execution_role_arn,
             role_policies=access.policies,
@@ -118,6 +119,7 @@ def main() -> None:
         key_arn=data.key_arn,
         repository_arn=registry.repository_arn if registry else None,
         log_retention_days=settings.task.log_retention_days,
+        permissions_boundary=settings.permissions_boundary,
         opts=aws,
     )
     alerts = Alerts(prefix, settings.alarms.emails, opts=aws)

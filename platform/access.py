@@ -1,7 +1,9 @@
 """Task access: the service's log groups, its task role and the separate execution role.
 
 Every policy here names its resources; only `ecr:GetAuthorizationToken`, which has no resource
-of its own, is granted on `*`.
+of its own, is granted on `*`. Every role carries the stack's permissions boundary (the
+bootstrap's platform/bootstrap/boundary.py), which IAM checks as well: a permission added here
+takes effect only once the boundary allows it.
 """
 
 import json
@@ -147,6 +149,7 @@ class TaskAccess(pulumi.ComponentResource):
         key_arn: pulumi.Input[str],
         repository_arn: pulumi.Input[str] | None,
         log_retention_days: int,
+        permissions_boundary: str | None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("hello-birthday:platform:TaskAccess", name, None, opts)
@@ -166,7 +169,12 @@ class TaskAccess(pulumi.ComponentResource):
             opts=child,
         )
         trust = json.dumps(ecs_tasks_trust(account_id, region))
-        task_role = aws.iam.Role(f"{name}-task", assume_role_policy=trust, opts=child)
+        task_role = aws.iam.Role(
+            f"{name}-task",
+            assume_role_policy=trust,
+            permissions_boundary=permissions_boundary,
+            opts=child,
+        )
         task_role_policy = aws.iam.RolePolicy(
             f"{name}-task",
             role=task_role.id,
@@ -174,7 +182,12 @@ class TaskAccess(pulumi.ComponentResource):
             opts=child,
         )
         # Pulling the image and writing logs happen before the app starts: a different identity.
-        execution_role = aws.iam.Role(f"{name}-execution", assume_role_policy=trust, opts=child)
+        execution_role = aws.iam.Role(
+            f"{name}-execution",
+            assume_role_policy=trust,
+            permissions_boundary=permissions_boundary,
+            opts=child,
+        )
         execution_role_policy = aws.iam.RolePolicy(
             f"{name}-execution",
             role=execution_role.id,

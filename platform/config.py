@@ -135,6 +135,16 @@ class StackSettings:
     def tags(self) -> dict[str, str]:
         return {"Project": self.project, "Environment": self.environment, "ManagedBy": "pulumi"}
 
+    @property
+    def permissions_boundary(self) -> str | None:
+        """The policy every role of the stack carries as its permissions boundary: the most any
+        of them may do, created by the bootstrap (platform/bootstrap/boundary.py), which lets the
+        deploy role write no role without it. LocalStack (`awsEndpoint`) has no bootstrap, and
+        IAM would refuse a boundary that does not exist: there the roles carry none."""
+        if self.aws_endpoint:
+            return None
+        return f"arn:aws:iam::{self.account_id}:policy/{self.name_prefix}-boundary"
+
 
 class ConfigError(ValueError):
     """The stack's configuration is incomplete or contradicts itself."""

@@ -67,6 +67,8 @@ class Runtime:
 
     account_id: str
     region: str
+    #: The permissions boundary of every role (config.StackSettings.permissions_boundary).
+    permissions_boundary: str | None
     task_role_arn: pulumi.Input[str]
     execution_role_arn: pulumi.Input[str]
     #: Every policy of the task and execution roles.
@@ -303,6 +305,7 @@ class Service(pulumi.ComponentResource):
         role = aws.iam.Role(
             f"{name}-ecs-load-balancers",
             assume_role_policy=json.dumps(service_trust("ecs.amazonaws.com", runtime.account_id)),
+            permissions_boundary=runtime.permissions_boundary,
             opts=pulumi.ResourceOptions(parent=self),
         )
         attachment = aws.iam.RolePolicyAttachment(

@@ -1,4 +1,10 @@
-"""The deploy identities of one AWS account: reads the stack's settings once and wires them."""
+"""The deploy identities of one AWS account: reads the stack's settings once and wires them.
+
+Each environment also gets its permissions boundary (boundary.py): every role its deploy role
+creates or changes must carry it, so no role of the stack can do more than the platform's roles
+need. Changing what a platform role may do therefore starts here: allow it in the boundary and
+run this program's `pulumi up` as an administrator, then deploy the platform.
+"""
 
 import pulumi
 from account import aws_provider, load_account_settings

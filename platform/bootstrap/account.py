@@ -57,6 +57,12 @@ class Environment:
         initials = "".join(word[0] for word in WORKLOAD_PROJECT.split("-"))
         return f"{initials}-{self.stack}"
 
+    @property
+    def boundary_policy_name(self) -> str:
+        """The permissions boundary of this stack's roles (boundary.py), by the name the main
+        program gives each role's `permissions_boundary` (platform/config.py)."""
+        return f"{self.name_prefix}-boundary"
+
 
 @dataclass(frozen=True)
 class AccountSettings:

@@ -1,4 +1,5 @@
-"""The roles GitHub Actions assumes: one deploy role per environment, one preview role.
+"""The roles GitHub Actions assumes: one deploy role per environment, one preview role; and
+each environment's permissions boundary, which every role its deploy role writes must carry.
 
 Their permissions are customer-managed policies (permissions.py), one per area, each within
 IAM's 6,144-character limit of a managed policy.
@@ -9,6 +10,7 @@ from collections.abc import Mapping, Sequence
 import pulumi
 import pulumi_aws as aws
 from account import WORKLOAD_PROJECT, AccountSettings
+from boundary import permissions_boundary
 from github_trust import (
     environment_subject,
     github_oidc_provider,
@@ -36,7 +38,8 @@ def role_name(purpose: str) -> str:
 
 
 class DeployIdentities(pulumi.ComponentResource):
-    """GitHub's OIDC provider and the roles that trust it."""
+    """GitHub's OIDC provider, the roles that trust it, and the boundaries of the roles that
+    the deploy roles write."""
 
     deploy_role_arns: dict[str, pulumi.Output[str]]
     preview_role_arn: pulumi.Output[str]
@@ -60,6 +63,7 @@ class DeployIdentities(pulumi.ComponentResource):
         )
         self.deploy_role_arns = {}
         for environment in settings.environments:
+            permissions_boundary(settings, environment, pulumi.ResourceOptions(parent=self))
             self.deploy_role_arns[environment.stack] = self._role(
                 f"deploy-{environment.stack}",
                 trust_policy(

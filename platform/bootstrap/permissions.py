@@ -6,7 +6,8 @@ into the stack's registry: nothing more, and nothing on another stack's resource
 scoped by the names the main program gives them (`hello-birthday-<stack>...`, `hb-<stack>...`)
 and, where AWS names a resource by a random id (EC2, KMS keys, ACM certificates), by the tags its
 provider puts on everything (`Project`, `Environment`). Where an action accepts only "*", its
-statement says so and is held to the account's region.
+statement says so and is held to the account's region. The roles a deploy role writes must carry
+the stack's permissions boundary (boundary.py), which caps whatever policy it gives them.
 
 The preview role may read what `pulumi preview` (and `--refresh`) reads, for every stack of the
 account, and no data: no DynamoDB items, no S3 objects other than the state bucket's, no secrets.
@@ -24,10 +25,17 @@ Document = dict[str, Any]
 #: One ARN pattern, or several; the state key's ARN is known only once it exists.
 Resources = str | pulumi.Output[str] | Sequence[str]
 
-#: Policies the main program attaches to its roles (platform/access.py, platform/service.py).
-ATTACHABLE_POLICIES = (
-    "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy",
-    "arn:aws:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers",
+#: The one policy the main program attaches to a role (its blue/green role, platform/service.py).
+ATTACHABLE_POLICIES = ("arn:aws:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers",)
+#: Role writes that take IAM's `iam:PermissionsBoundary` condition key (the service authorization
+#: reference): each must set, or find on the role, the stack's boundary. AttachRolePolicy takes it
+#: too, in a statement of its own that also names the one policy it may attach.
+BOUNDED_ROLE_WRITES = (
+    "iam:CreateRole",
+    "iam:DeleteRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:PutRolePermissionsBoundary",
+    "iam:PutRolePolicy",
 )
 #: Who the main program's roles are for: tasks (task and execution roles) and ECS itself
 #: (the blue/green load balancer role).
@@ -89,9 +97,21 @@ class Scope:
         return self.arn(service, resource, regional=regional)
 
     @property
+    def boundary_arn(self) -> str:
+        """The stack's permissions boundary (boundary.py); IAM names a policy by name, as here."""
+        name = self.environment.boundary_policy_name
+        return self.arn("iam", f"policy/{name}", regional=False)
+
+    @property
     def in_region(self) -> dict[str, Any]:
         """For actions that accept only "*": the account's region, nowhere else."""
         return {"StringEquals": {"aws:RequestedRegion": self.region}}
+
+    @property
+    def own_key_through_dynamodb(self) -> dict[str, Any]:
+        """A KMS key that carries the stack's tags, used by DynamoDB on the caller's behalf."""
+        via = {"kms:ViaService": f"dynamodb.{self.region}.amazonaws.com"}
+        return {"StringEquals": self.tagged()["StringEquals"] | via}
 
     def tagged(self, key: str = "aws:ResourceTag") -> dict[str, Any]:
         """The resource (or, with aws:RequestTag, the one being created) is the stack's."""
@@ -108,6 +128,11 @@ def log_groups(scope: Scope) -> list[str]:
     return [
         scope.named("logs", f"log-group:/ecs/{{prefix}}{suffix}") for suffix in ("", ":*", "/*")
     ]
+
+
+def registry_login(scope: Scope) -> Statement:
+    """The registry login token is account-wide: ECR accepts only "*"."""
+    return allow("RegistryLogin", ["ecr:GetAuthorizationToken"], "*", **scope.in_region)
 
 
 def zone_arn(dns: Dns) -> str:
@@ -446,12 +471,10 @@ def edge_statements(scope: Scope) -> list[Statement]:
 
 
 def compute_statements(scope: Scope) -> list[Statement]:
-    """ECS cluster, service and task definitions; the registry and the image push; scaling;
-    the stack's IAM roles."""
+    """ECS cluster, service and task definitions; the registry and the image push; scaling."""
     clusters = scope.named("ecs", "cluster/{prefix}")
     services = scope.named("ecs", "service/{prefix}/*")
     task_definitions = scope.named("ecs", "task-definition/{prefix}-*:*")
-    roles = scope.named("iam", "role/{prefix}-*", regional=False)
     return [
         allow(
             "OwnService",
@@ -492,8 +515,7 @@ def compute_statements(scope: Scope) -> list[Statement]:
             ],
             scope.named("ecr", "repository/{prefix}"),
         ),
-        # The registry login token is account-wide: ECR accepts only "*".
-        allow("RegistryLogin", ["ecr:GetAuthorizationToken"], "*", **scope.in_region),
+        registry_login(scope),
         # The registry's KMS encryption (AWS managed key aws/ecr), used through ECR only.
         allow(
             "RegistryEncryption",
@@ -528,14 +550,34 @@ def compute_statements(scope: Scope) -> list[Statement]:
             ["cloudwatch:DeleteAlarms", "cloudwatch:DescribeAlarms", "cloudwatch:PutMetricAlarm"],
             scope.named("cloudwatch", "alarm:TargetTracking-service/{prefix}/*"),
         ),
+    ]
+
+
+def role_statements(scope: Scope) -> list[Statement]:
+    """The stack's IAM roles, which the deploy role may pass to ECS only: each write that IAM can
+    hold to a permissions boundary must leave the stack's boundary on the role, so no policy
+    given to a role can reach beyond what the boundary allows. The other writes change no role's
+    permissions; who may assume a role (its trust) IAM cannot hold to a boundary, but whoever it
+    lets in gets no more than the boundary either."""
+    roles = scope.named("iam", "role/{prefix}-*", regional=False)
+    within_boundary = {"iam:PermissionsBoundary": scope.boundary_arn}
+    return [
+        allow(
+            "OwnRolesWithinBoundary",
+            BOUNDED_ROLE_WRITES,
+            roles,
+            ArnEquals=within_boundary,
+        ),
+        allow(
+            "AttachOnlyTheEcsPolicyWithinBoundary",
+            ["iam:AttachRolePolicy"],
+            roles,
+            ArnEquals={**within_boundary, "iam:PolicyARN": list(ATTACHABLE_POLICIES)},
+        ),
         allow(
             "OwnRoles",
             [
-                "iam:CreateRole",
                 "iam:DeleteRole",
-                "iam:DeleteRolePolicy",
-                "iam:DetachRolePolicy",
-                "iam:PutRolePolicy",
                 "iam:TagRole",
                 "iam:UntagRole",
                 "iam:UpdateAssumeRolePolicy",
@@ -543,12 +585,6 @@ def compute_statements(scope: Scope) -> list[Statement]:
                 "iam:UpdateRoleDescription",
             ],
             roles,
-        ),
-        allow(
-            "AttachOnlyTheEcsPolicies",
-            ["iam:AttachRolePolicy"],
-            roles,
-            ArnEquals={"iam:PolicyARN": list(ATTACHABLE_POLICIES)},
         ),
         allow(
             "PassOwnRolesToEcs",
@@ -565,6 +601,22 @@ def compute_statements(scope: Scope) -> list[Statement]:
             ],
             StringEquals={"iam:AWSServiceName": list(SERVICE_LINKED_ROLES)},
         ),
+        # Nothing above allows these; the deny keeps it so whatever is added later.
+        {
+            "Sid": "KeepEveryBoundary",
+            "Effect": "Deny",
+            "Action": [
+                "iam:CreatePolicyVersion",
+                "iam:DeletePolicy",
+                "iam:DeletePolicyVersion",
+                "iam:DeleteRolePermissionsBoundary",
+                "iam:SetDefaultPolicyVersion",
+            ],
+            "Resource": [
+                scope.arn("iam", f"policy/{WORKLOAD_PROJECT}-*-boundary", regional=False),
+                scope.arn("iam", "role/*", regional=False),
+            ],
+        },
     ]
 
 
@@ -633,10 +685,7 @@ def data_statements(scope: Scope) -> list[Statement]:
                 "kms:ReEncryptTo",
             ],
             keys,
-            StringEquals={
-                **scope.tagged()["StringEquals"],
-                "kms:ViaService": f"dynamodb.{scope.region}.amazonaws.com",
-            },
+            **scope.own_key_through_dynamodb,
         ),
         allow(
             "OwnLogsAlarmsDashboardTopic",
@@ -748,6 +797,7 @@ def deploy_documents(settings: AccountSettings, environment: Environment) -> Map
         "network": document(*network_statements(scope)),
         "edge": document(*edge_statements(scope), retagging_denied(scope)),
         "compute": document(*compute_statements(scope)),
+        "roles": document(*role_statements(scope)),
         "data": document(*data_statements(scope)),
     }
 

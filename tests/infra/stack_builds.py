@@ -55,6 +55,8 @@ class Registration:
     custom_timeouts: dict[str, str]
     #: URNs of the resources it waits for (depends_on, and those its inputs come from).
     dependencies: tuple[str, ...]
+    #: The ARN the mocks gave it, which other resources' inputs (policies) refer to it by.
+    arn: str
 
 
 @dataclass(frozen=True)
@@ -185,6 +187,7 @@ class RecordingMonitor(MockMonitor):
                         if getattr(request.customTimeouts, operation)
                     },
                     dependencies=tuple(request.dependencies),
+                    arn=self.resources[response.urn].state["arn"],
                 )
             )
         return response

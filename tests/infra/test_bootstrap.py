@@ -9,6 +9,8 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 import pytest
+from aws_managed_policies import MANAGED_POLICIES
+from iam_evaluation import Request, authorized
 from stack_builds import ACCOUNT, BOOTSTRAP, Registration, StackBuild, build_stack, project_config
 
 PROJECT = "hello-birthday-bootstrap"
@@ -330,7 +332,11 @@ IAM_CHANGES = (
     "iam:PutRolePolicy",
     "iam:AttachRolePolicy",
     "iam:UpdateAssumeRolePolicy",
+    "iam:PutRolePermissionsBoundary",
+    "iam:DeleteRolePermissionsBoundary",
     "iam:CreatePolicyVersion",
+    "iam:SetDefaultPolicyVersion",
+    "iam:DeletePolicy",
     "iam:DeleteRole",
     "iam:PassRole",
     "iam:UpdateOpenIDConnectProviderThumbprint",
@@ -365,7 +371,9 @@ def test_no_deploy_role_can_retag_a_key_or_certificate_that_is_not_its_stacks(
     assert tags["Environment"] not in declared_environments(stack)
     for name in declared_environments(stack):
         (deny,) = [
-            s for s in statements(policies_of(build, deploy_role(name))) if s["Effect"] == "Deny"
+            s
+            for s in statements(policies_of(build, deploy_role(name)))
+            if s["Sid"] == "NeverRetagAnotherStacks"
         ]
         tagging = {"kms:TagResource", "kms:UntagResource", "acm:AddTagsToCertificate",
                    "acm:RemoveTagsFromCertificate"}  # fmt: skip
@@ -388,6 +396,7 @@ ACCEPTED_FINDINGS = {
     ("CreateVpcAndNat", "RESOURCE_MISMATCH"): SPLIT_CREATE,
     ("CreateEndpointAndRules", "RESOURCE_MISMATCH"): SPLIT_CREATE,
     ("OwnLoadBalancer", "RESOURCE_MISMATCH"): "parliament asks for network load balancer ARNs too",
+    ("ShiftTraffic", "RESOURCE_MISMATCH"): "parliament asks for network load balancer ARNs too",
     ("OwnKey", "RESOURCE_MISMATCH"): "an alias names an alias and a key: one half per statement",
     ("OwnAlias", "RESOURCE_MISMATCH"): "an alias names an alias and a key: one half per statement",
     ("ReadOwnTasks", "RESOURCE_STAR"): "Fargate tasks have no container instance to name",
@@ -397,14 +406,18 @@ ACCEPTED_FINDINGS = {
 ACCEPTED_TRUST_FINDINGS = {"MALFORMED", "UNKNOWN_FEDERATION_SOURCE"}
 
 
-def parliament_findings(document: dict[str, Any]) -> set[str]:
+def load_parliament() -> Any:  # parliament has no type hints
+    """parliament and its copy of AWS's IAM reference, for the tests that need them."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # its pkg_resources import
-        import parliament  # noqa: PLC0415 (only this test needs it)
+        import parliament  # noqa: PLC0415 (only these tests need it)
 
-    return {
-        finding.issue for finding in parliament.analyze_policy_string(json.dumps(document)).findings
-    }
+    return parliament
+
+
+def parliament_findings(document: dict[str, Any]) -> set[str]:
+    analysis = load_parliament().analyze_policy_string(json.dumps(document))
+    return {finding.issue for finding in analysis.findings}
 
 
 @pytest.mark.parametrize("stack", BOOTSTRAP_STACKS)
@@ -429,14 +442,10 @@ def test_parliament_finds_nothing_but_the_justified_findings(
 def access_levels(action: str) -> set[str]:
     """Read, List, Write, Tagging or Permissions management: AWS's class of the action, from
     the IAM reference parliament ships (a prefix with several API versions may list it twice)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        import parliament  # noqa: PLC0415
-
     prefix, name = action.split(":")
     levels = {
         str(privilege["access_level"])
-        for service in parliament.iam_definition
+        for service in load_parliament().iam_definition
         if service["prefix"] == prefix
         for privilege in service["privileges"]
         if privilege["privilege"] == name
@@ -564,9 +573,9 @@ def aws_name(resource: Registration, key: str = "name") -> str:
 
 
 ARN = f"arn:aws:{{service}}:{{region}}:{ACCOUNT}:{{resource}}"
-# How the deploy role of a stack creates each resource the main program registers, and the ARN
-# IAM checks ({name}: its AWS name): every named resource of a stack must be in reach of its own
-# role and of no other.
+# How the deploy role of a stack creates or changes each resource the main program registers,
+# and the ARN IAM checks ({name}: its AWS name; {balancer}: the load balancer's): every named
+# resource of a stack must be in reach of its own role and of no other.
 NAMED: dict[str, tuple[str, str]] = {
     "aws:dynamodb/table:Table": ("dynamodb:CreateTable", "table/{name}"),
     "aws:cloudwatch/logGroup:LogGroup": ("logs:CreateLogGroup", "log-group:{name}"),
@@ -584,6 +593,12 @@ NAMED: dict[str, tuple[str, str]] = {
     ),
     "aws:lb/targetGroup:TargetGroup": (
         "elasticloadbalancing:CreateTargetGroup", "targetgroup/{name}/0123"
+    ),
+    "aws:lb/listener:Listener": (
+        "elasticloadbalancing:ModifyListener", "listener/app/{balancer}/0123/4567"
+    ),
+    "aws:lb/listenerRule:ListenerRule": (
+        "elasticloadbalancing:ModifyRule", "listener-rule/app/{balancer}/0123/4567/89ab"
     ),
     "aws:wafv2/webAcl:WebAcl": ("wafv2:CreateWebACL", "regional/webacl/{name}/0123"),
     "aws:kms/alias:Alias": ("kms:CreateAlias", "{name}"),
@@ -611,8 +626,6 @@ PARTS = {
     "aws:iam/rolePolicy:RolePolicy": "iam:PutRolePolicy",
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": "iam:AttachRolePolicy",
     "aws:ecr/lifecyclePolicy:LifecyclePolicy": "ecr:PutLifecyclePolicy",
-    "aws:lb/listener:Listener": "elasticloadbalancing:CreateListener",
-    "aws:lb/listenerRule:ListenerRule": "elasticloadbalancing:CreateRule",
     "aws:acm/certificateValidation:CertificateValidation": "acm:DescribeCertificate",
     "aws:route53/record:Record": "route53:ChangeResourceRecordSets",
     "aws:wafv2/webAclAssociation:WebAclAssociation": "wafv2:AssociateWebACL",
@@ -622,6 +635,20 @@ PARTS = {
     "aws:cloudwatch/dashboard:Dashboard": "cloudwatch:PutDashboard",
 }
 MAIN_STACKS = {"dev": "nonprod", "staging": "nonprod", "prod": "prod"}
+
+
+def aws_arn(program: StackBuild, resource: Registration) -> str:
+    """The ARN AWS gives a named resource of the main program (NAMED)."""
+    action, path = NAMED[resource.type]
+    service = action.split(":")[0]
+    names = {
+        "name": aws_name(resource),
+        "cluster": program.outputs["cluster_name"],
+        "balancer": aws_name(program.one("aws:lb/loadBalancer:LoadBalancer")),
+        "family": resource.inputs.get("family"),
+    }
+    region = "" if service == "iam" else "eu-west-1"  # IAM is global
+    return ARN.format(service=service, region=region, resource=path.format(**names))
 
 
 @pytest.mark.parametrize("main_stack", sorted(MAIN_STACKS))
@@ -639,14 +666,7 @@ def test_the_deploy_role_reaches_every_resource_of_its_stack_and_no_other(
     assert aws_types <= set(NAMED) | set(TAGGED) | set(PARTS)
     for resource in program.resources:
         if resource.type in NAMED:
-            action, path = NAMED[resource.type]
-            service = action.split(":")[0]
-            names = {"name": aws_name(resource), "cluster": program.outputs["cluster_name"]}
-            arn = ARN.format(
-                service=service,
-                region="" if service == "iam" else "eu-west-1",  # IAM is global
-                resource=path.format(family=resource.inputs.get("family"), **names),
-            )
+            action, arn = NAMED[resource.type][0], aws_arn(program, resource)
             for name, documents in roles.items():
                 assert allows(documents, action, arn) is (name == main_stack), (name, action, arn)
     own = roles[main_stack]
@@ -700,3 +720,260 @@ def test_outputs_name_every_role(bootstrapped: Bootstrapped, stack: str) -> None
     for name, arn in outputs["deploy_role_arns"].items():
         assert arn.endswith(f":role/{deploy_role(name)}")
     assert outputs["preview_role_arn"].endswith(":role/hello-birthday-preview")
+
+
+# --- the permissions boundary -------------------------------------------------------------------
+
+BOUNDARY_KEY = "iam:PermissionsBoundary"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+LOAD_BALANCER_ROLE_POLICY = (
+    "arn:aws:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers"
+)
+ALLOW_EVERYTHING = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+}
+
+
+def iam_arn(policy: Registration) -> str:
+    """The ARN IAM gives a customer-managed policy (at its default path)."""
+    assert "path" not in policy.inputs
+    return f"arn:aws:iam::{ACCOUNT}:policy/{policy.inputs['name']}"
+
+
+def boundary_keyed_role_actions() -> set[str]:
+    """IAM's actions on a role that take the iam:PermissionsBoundary condition key, from AWS's
+    service authorization reference (parliament's copy)."""
+    return {
+        f"iam:{privilege['privilege']}"
+        for service in load_parliament().iam_definition
+        if service["prefix"] == "iam"
+        for privilege in service["privileges"]
+        if any(r["resource_type"] == "role*" for r in privilege["resource_types"])
+        and any(BOUNDARY_KEY in r.get("condition_keys", []) for r in privilege["resource_types"])
+    }
+
+
+def required_boundaries(build: StackBuild, stack: str) -> set[str]:
+    """The values a deploy role's statements require of the boundary on the roles it writes."""
+    found = set()
+    for statement in statements(policies_of(build, deploy_role(stack))):
+        condition = statement.get("Condition", {})
+        for operator in ("ArnEquals", "StringEquals"):
+            if BOUNDARY_KEY in condition.get(operator, {}):
+                found.add(condition[operator][BOUNDARY_KEY])
+    return found
+
+
+def boundary_policy(build: StackBuild, stack: str) -> Registration:
+    """The policy the bootstrap creates as a stack's boundary: the one its deploy role requires."""
+    (required,) = required_boundaries(build, stack)
+    (policy,) = [p for p in build.of_type(POLICY) if iam_arn(p) == required]
+    return policy
+
+
+def boundary_document(build: StackBuild, stack: str) -> dict[str, Any]:
+    document = json.loads(boundary_policy(build, stack).inputs["policy"])
+    assert isinstance(document, dict)
+    return document
+
+
+@pytest.mark.parametrize("stack", BOOTSTRAP_STACKS)
+def test_each_environment_has_its_boundary_which_no_bootstrap_role_uses(
+    bootstrapped: Bootstrapped, stack: str
+) -> None:
+    build = bootstrapped(stack, state_bucket=True)
+    boundaries = {name: boundary_policy(build, name) for name in declared_environments(stack)}
+    assert {name: policy.inputs["name"] for name, policy in boundaries.items()} == {
+        name: f"hello-birthday-{name}-boundary" for name in declared_environments(stack)
+    }
+    attached = {a.inputs["policyArn"] for a in build.of_type(ATTACHMENT)}
+    assert not {policy.arn for policy in boundaries.values()} & attached
+
+
+@pytest.mark.parametrize("stack", BOOTSTRAP_STACKS)
+def test_every_role_write_iam_can_hold_to_a_boundary_requires_the_stacks(
+    bootstrapped: Bootstrapped, stack: str
+) -> None:
+    build = bootstrapped(stack)
+    keyed = boundary_keyed_role_actions()
+    assert {"iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy"} <= keyed
+    for name in declared_environments(stack):
+        required = iam_arn(boundary_policy(build, name))
+        writes = [
+            s
+            for s in statements(policies_of(build, deploy_role(name)))
+            if s["Effect"] == "Allow" and set(as_list(s["Action"])) & keyed
+        ]
+        assert writes
+        for statement in writes:
+            condition = statement.get("Condition", {})
+            values = [
+                condition.get(op, {}).get(BOUNDARY_KEY) for op in ("ArnEquals", "StringEquals")
+            ]
+            assert required in values, statement["Sid"]
+
+
+def role_write(action: str, role: str, boundary: str | None) -> Request:
+    """A write to a role as IAM sees it: the boundary the role carries, or is given, and for an
+    attachment the policy attached (the one the program attaches)."""
+    context = {"iam:PolicyARN": LOAD_BALANCER_ROLE_POLICY} if "RolePolicy" in action else {}
+    if boundary is not None:
+        context[BOUNDARY_KEY] = boundary
+    return Request(action, f"arn:aws:iam::{ACCOUNT}:role/{role}", context)
+
+
+@pytest.mark.parametrize("stack", BOOTSTRAP_STACKS)
+def test_a_deploy_role_writes_a_role_only_with_its_stacks_boundary(
+    bootstrapped: Bootstrapped, stack: str
+) -> None:
+    build = bootstrapped(stack)
+    for name in declared_environments(stack):
+        documents = list(policies_of(build, deploy_role(name)).values())
+        own = iam_arn(boundary_policy(build, name))
+        others = [own.replace(f"-{name}-", f"-{other}-") for other in ("dev", "staging", "prod")]
+        role = f"hello-birthday-{name}-task-abcdefg"
+        for action in sorted(boundary_keyed_role_actions()):
+            # What `pulumi up` asks: create and change the stack's roles, all with its boundary.
+            expected = action != "iam:DeleteRolePermissionsBoundary"
+            assert authorized(documents, role_write(action, role, own)) is expected, action
+            assert not authorized(documents, role_write(action, role, None)), action
+            for boundary in others:
+                allowed = authorized(documents, role_write(action, role, boundary))
+                assert allowed is (expected and boundary == own), (action, boundary)
+            for other_role in (deploy_role(name), "admin", "hello-birthday-x-task"):
+                write = role_write(action, other_role, own)
+                assert not authorized(documents, write), (action, other_role)
+
+
+@pytest.mark.parametrize("stack", BOOTSTRAP_STACKS)
+def test_no_deploy_role_can_change_a_boundary_whatever_else_it_is_allowed(
+    bootstrapped: Bootstrapped, stack: str
+) -> None:
+    build = bootstrapped(stack)
+    boundaries = [iam_arn(boundary_policy(build, name)) for name in declared_environments(stack)]
+    for name in declared_environments(stack):
+        documents = [*policies_of(build, deploy_role(name)).values(), ALLOW_EVERYTHING]
+        for boundary in boundaries:
+            for action in ("iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion",
+                           "iam:DeletePolicyVersion", "iam:DeletePolicy"):  # fmt: skip
+                assert not authorized(documents, Request(action, boundary)), (action, boundary)
+        role = f"arn:aws:iam::{ACCOUNT}:role/hello-birthday-{name}-task-abcdefg"
+        removal = Request("iam:DeleteRolePermissionsBoundary", role, {BOUNDARY_KEY: boundaries[0]})
+        assert not authorized(documents, removal)
+        # The planted Allow is live: without the deny the same document would allow.
+        assert authorized([ALLOW_EVERYTHING], removal)
+
+
+@pytest.mark.parametrize("main_stack", sorted(MAIN_STACKS))
+def test_every_platform_role_carries_the_boundary_the_bootstrap_creates_for_its_stack(
+    built: Callable[[str], StackBuild], bootstrapped: Bootstrapped, main_stack: str
+) -> None:
+    boundary = boundary_policy(bootstrapped(MAIN_STACKS[main_stack]), main_stack)
+    roles = built(main_stack).of_type(ROLE)
+    assert roles
+    for role in roles:
+        assert role.inputs.get("permissionsBoundary") == iam_arn(boundary), role.name
+
+
+def role_documents(program: StackBuild, role: Registration) -> list[dict[str, Any]]:
+    """A platform role's inline policies and the AWS managed policies attached to it."""
+    own = (f"{role.name}-id", role.name)  # the mocks' id and name of the role
+    documents = [json.loads(p.inputs["policy"]) for p in program.of_type(ROLE_POLICY)
+                 if p.inputs["role"] in own]  # fmt: skip
+    for attachment in program.of_type(ATTACHMENT):
+        if attachment.inputs["role"] in own:
+            arn = attachment.inputs["policyArn"]
+            assert arn in MANAGED_POLICIES, f"add {arn}'s document to aws_managed_policies.py"
+            documents.append(MANAGED_POLICIES[arn])
+    assert documents, role.name
+    return documents
+
+
+def stack_resources(program: StackBuild) -> dict[str, str]:
+    """Every resource of a main stack by the ARN the mocks gave it, with the ARN AWS gives it
+    (named resources; the rest AWS names by random ids as the mocks do), and a stream of each
+    log group."""
+    arns = {r.arn: aws_arn(program, r) if r.type in NAMED else r.arn for r in program.resources}
+    for group in program.of_type("aws:cloudwatch/logGroup:LogGroup"):
+        arns[f"{group.arn}:log-stream:app"] = f"{aws_arn(program, group)}:log-stream:app"
+    return arns
+
+
+def role_requests(program: StackBuild, role: Registration) -> dict[str, list[Request]]:
+    """By action, every request a platform role's own policies allow on its stack's resources.
+
+    A resource the policy names by its ARN is that resource (as AWS names it); a pattern stands
+    for every resource of the stack it matches. The request carries the values the statement's
+    conditions require, and the stack's tags and region."""
+    resources = stack_resources(program)
+    by_aws_arn = sorted(resources, key=len, reverse=True)  # the longest ARN that names it
+    found: dict[str, list[Request]] = {}
+    for document in role_documents(program, role):
+        for statement in document["Statement"]:
+            assert statement["Effect"] == "Allow"
+            context = {
+                "aws:RequestedRegion": "eu-west-1",
+                "aws:ResourceTag/Project": "hello-birthday",
+                "aws:ResourceTag/Environment": program.stack,
+            }
+            for operator, values in statement.get("Condition", {}).items():
+                assert operator == "StringEquals", operator  # others: say what they require
+                context |= values
+            requests = []
+            for named in as_list(statement["Resource"]):
+                # A resource the policy names by the ARN the mocks gave it: as AWS names it.
+                mocked = next((m for m in by_aws_arn if named.startswith(m)), "")
+                pattern = resources.get(mocked, "") + named.removeprefix(mocked)
+                matched = ["*"] if pattern == "*" else [
+                    arn for arn in resources.values() if fnmatchcase(arn, pattern)
+                ]  # fmt: skip
+                requests += [(resource, context) for resource in matched]
+            for action in as_list(statement["Action"]):
+                found.setdefault(action, [])
+                found[action] += [Request(action, r, c) for r, c in requests]
+    return found
+
+
+def moved(request: Request, stack: str, other: str) -> Request:
+    """The same request on another stack's resources (or, on "*", in another region)."""
+    resource = request.resource.replace(f"hello-birthday-{stack}", f"hello-birthday-{other}")
+    resource = resource.replace(f"hb-{stack}-", f"hb-{other}-")
+    context = dict(request.context) | {"aws:ResourceTag/Environment": other}
+    if resource == "*":
+        context["aws:RequestedRegion"] = "us-east-1"
+    return Request(request.action, resource, context)
+
+
+@pytest.mark.parametrize("main_stack", sorted(MAIN_STACKS))
+def test_the_boundary_allows_what_each_platform_role_uses_on_its_stacks_resources_only(
+    built: Callable[[str], StackBuild], bootstrapped: Bootstrapped, main_stack: str
+) -> None:
+    program = built(main_stack)
+    boundary = boundary_document(bootstrapped(MAIN_STACKS[main_stack]), main_stack)
+    roles = program.of_type(ROLE)
+    assert roles
+    for role in roles:
+        for action, requests in role_requests(program, role).items():
+            assert requests, (role.name, action)  # no action goes unchecked
+            for request in requests:
+                assert authorized([boundary], request), (role.name, request)
+                for other in set(MAIN_STACKS) - {main_stack}:
+                    elsewhere = moved(request, main_stack, other)
+                    assert not authorized([boundary], elsewhere), (role.name, elsewhere)
+
+
+def test_each_boundary_allows_no_action_that_no_platform_role_uses(
+    built: Callable[[str], StackBuild], bootstrapped: Bootstrapped
+) -> None:
+    used = {
+        action
+        for main_stack in MAIN_STACKS
+        for role in built(main_stack).of_type(ROLE)
+        for action in role_requests(built(main_stack), role)
+    }
+    for main_stack, stack in MAIN_STACKS.items():
+        boundary = boundary_document(bootstrapped(stack), main_stack)
+        granted = {a for s in boundary["Statement"] for a in as_list(s["Action"])}
+        assert granted == used, main_stack

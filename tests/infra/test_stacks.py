@@ -621,6 +621,19 @@ def test_only_this_accounts_ecs_may_assume_the_roles(built: Build, stack: str) -
 
 
 @pytest.mark.parametrize("stack", STACKS)
+def test_every_role_carries_the_stacks_permissions_boundary(built: Build, stack: str) -> None:
+    """The bootstrap's boundary caps whatever policy a role is given; LocalStack has no
+    bootstrap, and IAM refuses a boundary that does not exist."""
+    roles = built(stack).of_type("aws:iam/role:Role")
+    assert roles
+    account = setting(stack, "accountId")
+    expected = f"arn:aws:iam::{account}:policy/{PROJECT}-{stack}-boundary"
+    for role in roles:
+        boundary = role.inputs.get("permissionsBoundary")
+        assert boundary == (None if setting(stack, "awsEndpoint") else expected), role.name
+
+
+@pytest.mark.parametrize("stack", STACKS)
 def test_execution_role_pulls_this_stacks_image_and_writes_its_logs_only(
     built: Build, stack: str
 ) -> None:
