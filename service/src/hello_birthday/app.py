@@ -1,6 +1,5 @@
 """Routes and the application factory: settings in, ASGI app out."""
 
-import json
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -10,7 +9,7 @@ from typing import TextIO
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -20,15 +19,17 @@ from hello_birthday.lifecycle import ShutdownSignal
 from hello_birthday.logs import LOGGER, AccessLog
 from hello_birthday.metrics import MeteredStore, Metrics
 from hello_birthday.observability import ObservabilityMiddleware
-from hello_birthday.openapi import DOCUMENT, MAX_BODY_BYTES
+from hello_birthday.openapi import DOCUMENT
 from hello_birthday.problems import (
     ProblemError,
     handle_http_exception,
     handle_problem,
     handle_unexpected,
     invalid_input,
+    shutting_down,
     store_unavailable,
 )
+from hello_birthday.request_body import read_json
 from hello_birthday.settings import Settings
 from hello_birthday.store import Store, StoreUnavailableError, open_store
 from hello_birthday.today import Clock, Today, utc_now
@@ -130,7 +131,7 @@ class Service:
 
     async def put_date_of_birth(self, request: Request) -> Response:
         username = _username(request)
-        body = await _json_body(request)
+        body = await read_json(request, self.shutdown)
         if not isinstance(body, dict) or "dateOfBirth" not in body:
             raise invalid_input(
                 "invalid-body", 'The body must be a JSON object with a "dateOfBirth" field.'
@@ -150,9 +151,7 @@ class Service:
 
     async def readyz(self, _: Request) -> Response:
         if self.shutdown.is_set():
-            raise ProblemError(
-                503, "shutting-down", "The process is shutting down.", {"Retry-After": "1"}
-            )
+            raise shutting_down("The process is shutting down.")
         try:
             await self.store.check()
         except StoreUnavailableError as error:
@@ -172,33 +171,6 @@ def _username(request: Request) -> str:
         return birthdays.normalise_username(request.path_params["username"])
     except birthdays.InvalidUsernameError as error:
         raise invalid_input("invalid-username", str(error)) from None
-
-
-def _too_large() -> ProblemError:
-    return ProblemError(413, "body-too-large", f"The body must be at most {MAX_BODY_BYTES} bytes.")
-
-
-async def _json_body(request: Request) -> object:
-    """The body as JSON whatever its Content-Type, refused early when it is too large."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise _too_large()
-    body = bytearray()
-    try:
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_BODY_BYTES:
-                raise _too_large()
-    except ClientDisconnect:
-        # The client's fault, not ours: a 4xx in the metrics and the log, not a 500.
-        detail = "The connection closed before the body ended."
-        raise invalid_input("invalid-body", detail) from None
-    try:
-        return json.loads(body)
-    except (ValueError, RecursionError):
-        raise invalid_input(
-            "invalid-body", 'The body must be JSON such as {"dateOfBirth": "2000-01-31"}.'
-        ) from None
 
 
 def create_app(

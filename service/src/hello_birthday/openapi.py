@@ -99,7 +99,11 @@ DOCUMENT: Final[dict[str, Any]] = {
                     "400": _problem("The username or the body is invalid."),
                     "405": _NOT_ALLOWED,
                     "413": _problem(f"The body is larger than {MAX_BODY_BYTES} bytes."),
-                    "503": _UNAVAILABLE,
+                    "503": _problem(
+                        "The store is unavailable, or the process stopped before the body "
+                        "arrived; retry later.",
+                        _RETRY_AFTER,
+                    ),
                 },
             },
         },
