@@ -125,19 +125,6 @@ DOCUMENT: Final[dict[str, Any]] = {
                 },
             }
         },
-        "/metrics": {
-            "get": {
-                "operationId": "metrics",
-                "summary": "Prometheus metrics.",
-                "responses": {
-                    "200": _response(
-                        "Prometheus text exposition format.",
-                        {"text/plain": {"schema": {"type": "string"}}},
-                    ),
-                    "405": _NOT_ALLOWED,
-                },
-            }
-        },
         "/openapi.json": {
             "get": {
                 "operationId": "openapi",
