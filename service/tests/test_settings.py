@@ -27,7 +27,7 @@ def test_defaults() -> None:
     assert (settings.shutdown_timeout, settings.keepalive_timeout) == (20, 75)
     assert settings.log_level == "info"
     assert settings.access_log is True
-    assert (settings.max_connections, settings.backlog) == (1000, 2048)
+    assert (settings.max_connections, settings.backlog) == (896, 2048)
 
 
 def test_values_from_the_environment() -> None:

@@ -12,6 +12,9 @@ from pathlib import Path
 import psutil
 import pytest
 
+from hello_birthday.serving import OTHER_OPEN_FILES
+from hello_birthday.settings import DEFAULT_MAX_CONNECTIONS
+
 from .processes import ChildProcess, free_port
 from .service import service_argv, service_env
 
@@ -136,7 +139,8 @@ def test_too_few_open_files_for_the_connection_limit_stops_the_start(
     env = service_env({**sqlite_store, "HELLO_MAX_CONNECTIONS": "1000"})
     code, output = run_to_exit(argv, env, tmp_path / "service.log")
     assert code == STARTUP_FAILURE, output
-    assert "HELLO_MAX_CONNECTIONS=1000 needs 1256 open files" in the_cause(output)
+    needed = 1000 + OTHER_OPEN_FILES
+    assert f"HELLO_MAX_CONNECTIONS=1000 needs {needed} open files" in the_cause(output)
 
 
 def test_the_soft_open_files_limit_is_raised_for_the_connection_limit(
@@ -144,12 +148,13 @@ def test_the_soft_open_files_limit_is_raised_for_the_connection_limit(
 ) -> None:
     port = free_port()
     argv = ["prlimit", "--nofile=512:4096", *service_argv(port, free_port(), "--workers", "2")]
+    needed = DEFAULT_MAX_CONNECTIONS + OTHER_OPEN_FILES
     child = ChildProcess(argv, service_env(sqlite_store), tmp_path / "service.log")
     try:
         child.start_serving(f"http://127.0.0.1:{port}/readyz", timeout=EXIT_SECONDS, status=200)
         for pid in (child.pid, *(worker.pid for worker in psutil.Process(child.pid).children())):
             limits = Path(f"/proc/{pid}/limits").read_text()
-            assert re.search(r"Max open files\s+1256\s+4096\s", limits), limits
+            assert re.search(rf"Max open files\s+{needed}\s+4096\s", limits), limits
     finally:
         child.stop()
 

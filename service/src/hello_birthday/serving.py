@@ -39,9 +39,10 @@ _PROTOCOLS: Final = {"httptools": protocols.HttpToolsProtocol, "h11": protocols.
 #: h11's bound on a request's head: the load balancer's own limit on all of a request's headers,
 #: so that nothing the balancer forwards is refused here.
 MAX_HEAD_BYTES: Final = 64 * 1024
-#: Open files a worker needs besides its connections: the store's files and its client's pool,
-#: the listening sockets, the event loop's own, standard streams.
-OTHER_OPEN_FILES: Final = 256
+#: Open files a worker needs besides its connections: about 25 here (the store's files, the
+#: listening sockets, the event loop's own, standard streams), and the DynamoDB client's pool of
+#: at most 100 connections.
+OTHER_OPEN_FILES: Final = 128
 
 
 @dataclass(frozen=True)

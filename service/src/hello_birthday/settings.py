@@ -31,6 +31,10 @@ SHUTDOWN_TIMEOUT: Final = Range(1, 120, "seconds")
 KEEPALIVE_TIMEOUT: Final = Range(1, 3600, "seconds")
 #: Per worker; below the 65,536 open files of the ECS task, with room for everything else.
 MAX_CONNECTIONS: Final = Range(1, 60_000, "connections")
+#: With the files a worker needs besides (serving.OTHER_OPEN_FILES), 1,024: the smallest hard
+#: limit on open files in common use (buildah's containers have it), so the default starts
+#: anywhere. ECS tasks raise both.
+DEFAULT_MAX_CONNECTIONS: Final = 896
 #: The kernel caps it at net.core.somaxconn (4,096 on current Linux).
 BACKLOG: Final = Range(1, 65_535, "connections")
 
@@ -49,7 +53,7 @@ class Settings:
     keepalive_timeout: int = 75
     log_level: str = "info"
     access_log: bool = True
-    max_connections: int = 1000
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
     backlog: int = 2048
 
     @classmethod
@@ -63,7 +67,9 @@ class Settings:
             keepalive_timeout=_number(env, "HELLO_KEEPALIVE_TIMEOUT", 75, KEEPALIVE_TIMEOUT),
             log_level=_log_level(env.get("HELLO_LOG_LEVEL", "info")),
             access_log=_flag(env, "HELLO_ACCESS_LOG", default=True),
-            max_connections=_number(env, "HELLO_MAX_CONNECTIONS", 1000, MAX_CONNECTIONS),
+            max_connections=_number(
+                env, "HELLO_MAX_CONNECTIONS", DEFAULT_MAX_CONNECTIONS, MAX_CONNECTIONS
+            ),
             backlog=_number(env, "HELLO_BACKLOG", 2048, BACKLOG),
         )
 
