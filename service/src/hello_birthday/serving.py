@@ -25,11 +25,8 @@ from hello_birthday import protocols
 from hello_birthday.app import ServiceApp
 from hello_birthday.lifecycle import StartError, cannot_start
 from hello_birthday.logs import LOGGER, uvicorn_log_config
-from hello_birthday.ports import API_PORT, METRICS_PORT
 from hello_birthday.settings import Settings
 from hello_birthday.store import StoreUnavailableError, open_store
-
-__all__ = ["STARTUP_FAILURE", "Listen", "bind", "run_service", "serve", "uvicorn_config"]
 
 HttpParser = Literal["httptools", "h11"]
 #: The parser the service runs with. httptools buffers a header of any size, so the load
@@ -49,11 +46,11 @@ OTHER_OPEN_FILES: Final = 128
 class Listen:
     """Where the service listens and with how many workers: the command line's options."""
 
-    host: str = "127.0.0.1"
-    port: int = API_PORT
-    workers: int = 1
-    metrics_host: str = "127.0.0.1"
-    metrics_port: int = METRICS_PORT
+    host: str
+    port: int
+    workers: int
+    metrics_host: str
+    metrics_port: int
 
 
 def uvicorn_config(
@@ -87,7 +84,10 @@ def uvicorn_config(
 
 
 def bind(host: str, port: int, what: str) -> socket.socket:
-    """A TCP socket bound to host:port (uvicorn's workers listen on it): StartError if taken."""
+    """A TCP socket bound to host:port, for uvicorn's workers to listen on: StartError if taken.
+
+    Spawned workers get a duplicate of it (multiprocessing passes it to the child process).
+    """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     bound = socket.socket(family, socket.SOCK_STREAM)
     try:
@@ -99,7 +99,6 @@ def bind(host: str, port: int, what: str) -> socket.socket:
         raise StartError(
             f"{what} cannot listen on {host}:{port}: {error.strerror or error}"
         ) from error
-    bound.set_inheritable(True)
     return bound
 
 
@@ -132,8 +131,8 @@ def run_service(settings: Settings, listen: Listen, http: HttpParser = HTTP_PARS
     """Check what would stop every worker, bind the sockets, serve; the exit status."""
     logging.config.dictConfig(uvicorn_log_config(settings.log_level))
     try:
-        ensure_open_files(settings.max_connections)
-        asyncio.run(check_store(settings))
+        _ensure_open_files(settings.max_connections)
+        asyncio.run(_check_store(settings))
         api = bind(listen.host, listen.port, "the API")
         metrics = bind(listen.metrics_host, listen.metrics_port, "the metrics")
     except StartError as error:
@@ -149,7 +148,7 @@ def run_service(settings: Settings, listen: Listen, http: HttpParser = HTTP_PARS
     return serve(uvicorn_config(settings, app, workers=listen.workers, http=http), api)
 
 
-async def check_store(settings: Settings) -> None:
+async def _check_store(settings: Settings) -> None:
     """Open and close the store once: a bad path or a damaged file stops the start here, before
     any worker exists, rather than in each of them."""
     try:
@@ -159,7 +158,7 @@ async def check_store(settings: Settings) -> None:
     await store.close()
 
 
-def ensure_open_files(max_connections: int) -> None:
+def _ensure_open_files(max_connections: int) -> None:
     """Raise the soft limit on open files to what the connection limit needs, if it is lower:
     at the limit, new clients would be dropped without an answer, before the connection limit
     could answer them 503. StartError if even the hard limit is too low."""
