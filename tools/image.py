@@ -9,8 +9,8 @@ root filesystem is read-only and its /tmp is what the task definition's bind mou
 (`ecs_tmp`), and it keeps the default store (SQLite in its working directory, the /data volume).
 The image must also have CA certificates for the DynamoDB store's TLS. Then: wait for /readyz,
 run the smoke command with the service's URL, check the service process is not root, its root
-filesystem is read-only and its user can write to /tmp, stop it with SIGTERM (a graceful
-shutdown must exit 0) and print the image's size.
+filesystem is read-only and its user can write to /tmp, scrape its metrics port, stop it with
+SIGTERM (a graceful shutdown must exit 0) and print the image's size.
 """
 
 import argparse
@@ -25,6 +25,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+
+import httpx
 
 from tests.integration.processes import ChildProcess, free_port
 
@@ -287,10 +289,14 @@ READ_ONLY_ROOT = (
 
 
 @contextmanager
-def running_container(config: ImageConfig, port: int) -> Iterator[ChildProcess]:
-    """The image's entrypoint, ready on 127.0.0.1:port, on a read-only root filesystem as on
-    ECS, with the default store (SQLite in the working directory, the image's /data volume)."""
-    command = [*config.entrypoint, "--host", "127.0.0.1", "--port", str(port)]
+def running_container(config: ImageConfig, port: int, metrics_port: int) -> Iterator[ChildProcess]:
+    """The image's entrypoint, ready on 127.0.0.1:port (metrics on metrics_port), on a read-only
+    root filesystem as on ECS, with the default store (SQLite in the working directory, the
+    image's /data volume)."""
+    command = [
+        *config.entrypoint,
+        *("--host", "127.0.0.1", "--port", str(port), "--metrics-port", str(metrics_port)),
+    ]
     CONTAINER_LOG.parent.mkdir(parents=True, exist_ok=True)
     CONTAINER_LOG.unlink(missing_ok=True)
     print(f"container output: {CONTAINER_LOG}", flush=True)
@@ -328,10 +334,10 @@ def stop_gracefully(runner: ChildProcess, pid: int) -> int:
 
 def smoke_test(config: ImageConfig, smoke: list[str]) -> list[str]:
     """Run the container and every check; the list of failures is empty when all pass."""
-    port = free_port()
+    port, metrics_port = free_port(), free_port()
     url = f"http://127.0.0.1:{port}"
     failures: list[str] = []
-    with running_container(config, port) as runner:
+    with running_container(config, port, metrics_port) as runner:
         pid = service_pid(runner, config.entrypoint[0])
         uids = process_uids(pid)
         print(f"service process {pid} UIDs (real, effective, saved, fs): {uids}")
@@ -349,11 +355,25 @@ def smoke_test(config: ImageConfig, smoke: list[str]) -> list[str]:
         print("smoke:", " ".join(command), flush=True)
         if subprocess.run(command, cwd=ROOT, check=False).returncode != 0:
             failures.append("the smoke command failed")
+        # What the task's collector scrapes: the metrics listener on the loopback interface.
+        failures += metrics_failures(metrics_port)
         exit_code = stop_gracefully(runner, pid)
         print(f"exit code after SIGTERM: {exit_code}")
         if exit_code != 0:
             failures.append(f"graceful shutdown exited {exit_code}")
     return failures
+
+
+def metrics_failures(port: int) -> list[str]:
+    """What the task's collector would find wrong when it scrapes the metrics port."""
+    try:
+        scraped = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5.0)
+    except httpx.TransportError as error:
+        return [f"no metrics on port {port}: {error!r}"]
+    print(f"metrics on port {port}: {scraped.status_code}")
+    if scraped.status_code != 200 or "http_requests_total" not in scraped.text:
+        return [f"no request metrics on port {port}: {scraped.status_code}"]
+    return []
 
 
 def main(argv: list[str]) -> int:

@@ -1,5 +1,6 @@
 """The HTTP contract, in process, against both stores (SQLite on a real file, DynamoDB via moto)."""
 
+import asyncio
 import json
 from collections.abc import Callable
 from datetime import date
@@ -10,7 +11,9 @@ from httpx2 import Response
 from starlette.testclient import TestClient
 from starlette.types import Message, Receive
 
+from hello_birthday import request_body
 from hello_birthday.openapi import MAX_BODY_BYTES
+from hello_birthday.request_body import DRAIN_BYTES
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -165,12 +168,23 @@ def test_oversized_body_is_413_declared_or_streamed(client: TestClient) -> None:
     assert_problem(client.get("/hello/Gina"), 404)
 
 
-def put_as_a_server_would(client: TestClient, name: str, receive: Receive) -> list[Message]:
-    """PUT /hello/<name> through the app with this receive(): bodies TestClient cannot send."""
+def put_as_a_server_would(
+    client: TestClient,
+    name: str,
+    receive: Receive,
+    headers: tuple[tuple[bytes, bytes], ...] = (),
+    events: list[str] | None = None,
+) -> list[Message]:
+    """PUT /hello/<name> through the app with this receive(): bodies TestClient cannot send.
+
+    The messages sent are returned; each one's type is also appended to events, if given.
+    """
     sent: list[Message] = []
 
     async def send(message: Message) -> None:
         sent.append(message)
+        if events is not None:
+            events.append(message["type"])
 
     path = f"/hello/{name}"
     scope = {
@@ -183,7 +197,7 @@ def put_as_a_server_would(client: TestClient, name: str, receive: Receive) -> li
         "raw_path": path.encode(),
         "query_string": b"",
         "root_path": "",
-        "headers": [(b"host", b"testserver")],
+        "headers": [(b"host", b"testserver"), *headers],
         "client": ("127.0.0.1", 50000),
         "server": ("testserver", 80),
     }
@@ -207,18 +221,64 @@ def test_a_client_gone_mid_body_is_a_400_that_stores_nothing(client: TestClient)
     assert_problem(client.get("/hello/Ivan"), 404)
 
 
-def test_an_oversized_stream_is_refused_without_being_read_whole(client: TestClient) -> None:
-    chunk, chunks = b" " * 1024, 1024  # 1 MiB of JSON whitespace, offered 1 KiB at a time
+KIB = b" " * 1024  # JSON whitespace
+
+
+def offered_in_kib(kib: int, events: list[str]) -> Receive:
+    """A receive() offering kib KiB of body, 1 KiB at a time, noting each read in events."""
     read = 0
 
     async def receive() -> Message:
         nonlocal read
         read += 1
-        return {"type": "http.request", "body": chunk, "more_body": read < chunks}
+        events.append("read")
+        return {"type": "http.request", "body": KIB, "more_body": read < kib}
 
-    sent = put_as_a_server_would(client, "Judy", receive)
+    return receive
+
+
+@pytest.mark.parametrize("declared", [False, True], ids=["streamed", "content-length"])
+def test_an_oversized_body_is_answered_at_once_then_discarded_up_to_a_bound(
+    client: TestClient, declared: bool
+) -> None:
+    """The 413 goes out before the body is read whole; then the rest is read (so that the
+    client, still sending, reads the answer) and thrown away, up to DRAIN_BYTES."""
+    offered = 2 * DRAIN_BYTES // len(KIB)
+    events: list[str] = []
+    length = ((b"content-length", str(offered * len(KIB)).encode()),) if declared else ()
+    receive = offered_in_kib(offered, events)
+    sent = put_as_a_server_would(client, "Judy", receive, length, events)
     assert sent[0]["status"] == 413
-    assert read * len(chunk) <= MAX_BODY_BYTES + len(chunk), f"read {read} KiB of 1,024"
+    assert (b"connection", b"close") in sent[0]["headers"]
+    answered = events.index("http.response.start")
+    read_before = len(KIB) * events[:answered].count("read")
+    assert read_before == (0 if declared else MAX_BODY_BYTES + len(KIB))
+    # The answer's body went out whole before the discarding began; the response ends after it.
+    assert events[answered + 1] == "http.response.body"
+    assert sent[1]["more_body"] is True
+    assert json.loads(sent[1]["body"])["status"] == 413
+    assert events[-1] == "http.response.body"
+    assert sent[-1].get("more_body", False) is False
+    discarded = len(KIB) * events[answered:].count("read")
+    assert DRAIN_BYTES <= discarded <= DRAIN_BYTES + len(KIB)
+
+
+def test_a_body_that_stalls_after_a_413_is_waited_for_only_so_long(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(request_body, "DRAIN_SECONDS", 0.05)
+
+    async def receive() -> Message:
+        await asyncio.sleep(10)  # the rest of the body does not come: the drain gives up first
+        raise AssertionError("still waiting for the body after 10 s: the drain has no time bound")
+
+    length = ((b"content-length", b"100000"),)
+    sent = put_as_a_server_would(client, "Kurt", receive, length)
+    assert [message["type"] for message in sent] == [
+        "http.response.start",
+        *["http.response.body"] * 2,
+    ]
+    assert sent[0]["status"] == 413
 
 
 def test_other_methods_are_405_with_allow(client: TestClient) -> None:
@@ -228,7 +288,7 @@ def test_other_methods_are_405_with_allow(client: TestClient) -> None:
         assert response.headers["allow"] == "GET, HEAD, PUT"
 
 
-@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics", "/openapi.json"])
+@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/openapi.json"])
 def test_read_only_paths_are_405_with_the_same_allow_every_time(
     client: TestClient, path: str
 ) -> None:
@@ -239,8 +299,9 @@ def test_read_only_paths_are_405_with_the_same_allow_every_time(
     assert client.head(path).status_code == 200
 
 
-def test_unknown_path_is_404_problem(client: TestClient) -> None:
-    assert_problem(client.get("/nope"), 404)
+@pytest.mark.parametrize("path", ["/nope", "/metrics"])  # metrics have a port of their own
+def test_unknown_path_is_404_problem(client: TestClient, path: str) -> None:
+    assert_problem(client.get(path), 404)
 
 
 def test_trailing_slash_is_404_not_a_redirect(client: TestClient) -> None:

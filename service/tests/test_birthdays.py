@@ -1,5 +1,6 @@
 """Domain rules on fixed dates (every edge of the contract), then invariants with hypothesis."""
 
+import sys
 import unicodedata
 from datetime import date, timedelta
 
@@ -8,6 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hello_birthday.birthdays import (
+    LONGEST_SPELLING_OF_A_LETTER,
+    MAX_RAW_USERNAME_LENGTH,
     MAX_USERNAME_LENGTH,
     InvalidDateOfBirthError,
     InvalidUsernameError,
@@ -288,6 +291,56 @@ def test_a_mark_nfc_cannot_absorb_makes_any_name_invalid(
     assert len(nfc(raw)) <= MAX_USERNAME_LENGTH  # short enough: only the mark can be at fault
     with pytest.raises(InvalidUsernameError):
         normalise_username(raw)
+
+
+def longest_spellings() -> tuple[int, list[str]]:
+    """Scan Unicode: the most code points any letter decomposes to, and the letters that do."""
+    by_length: dict[int, list[str]] = {}
+    for char in map(chr, range(sys.maxunicode + 1)):
+        spelled = unicodedata.normalize("NFD", char)
+        # Letters NFC leaves alone: a valid name is made of these only.
+        if len(spelled) > 1 and char.isalpha() and nfc(char) == char:
+            by_length.setdefault(len(spelled), []).append(char)
+    longest = max(by_length)
+    return longest, by_length[longest]
+
+
+def test_the_raw_bound_is_the_longest_spelling_of_64_letters_in_this_unicode() -> None:
+    longest, letters = longest_spellings()
+    assert longest == LONGEST_SPELLING_OF_A_LETTER, f"Unicode {unicodedata.unidata_version}"
+    assert MAX_USERNAME_LENGTH * longest == MAX_RAW_USERNAME_LENGTH
+    # The bound is reached: 64 of these letters spelled out are a valid name, composed by NFC.
+    for letter in letters:
+        spelled = unicodedata.normalize("NFD", letter) * MAX_USERNAME_LENGTH
+        assert len(spelled) == MAX_RAW_USERNAME_LENGTH
+        assert normalise_username(spelled) == letter * MAX_USERNAME_LENGTH
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        # Combining marks in descending canonical class: what NFC takes longest to reorder.
+        "\u0345\u0301\u0316" * (MAX_RAW_USERNAME_LENGTH // 3 + 1),
+        unicodedata.normalize("NFD", "\u1f82" * MAX_USERNAME_LENGTH) + "a",
+        "a" * (32 * 1024),
+    ],
+    ids=["marks", "one-past-the-longest-spelling", "32-KiB"],
+)
+def test_a_name_past_the_raw_bound_is_refused_before_normalising(
+    raw: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    normalised: list[str] = []
+    normalize = unicodedata.normalize
+
+    def recorded(form: str, text: str) -> str:
+        normalised.append(text)
+        return normalize(form, text)  # type: ignore[arg-type]
+
+    assert len(raw) > MAX_RAW_USERNAME_LENGTH
+    monkeypatch.setattr(unicodedata, "normalize", recorded)
+    with pytest.raises(InvalidUsernameError, match=f"got {len(raw)} characters"):
+        normalise_username(raw)
+    assert normalised == []
 
 
 @given(day=st.dates(max_value=date(2026, 11, 27)))

@@ -11,10 +11,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from httpx2 import Response
 from starlette.testclient import TestClient
 
 from hello_birthday.app import create_app
 from hello_birthday.logs import uvicorn_log_config
+from hello_birthday.metrics_server import metrics_app
 from hello_birthday.settings import Settings
 
 
@@ -71,7 +73,7 @@ def test_metrics_are_labelled_by_route_template_never_by_username(
     sqlite_client.get("/hello/Jules")
     sqlite_client.get("/hello/Nobody")
     sqlite_client.get("/no/such/path")
-    response = sqlite_client.get("/metrics")
+    response = scrape(sqlite_client)
     assert response.headers["content-type"].startswith("text/plain")
     text = response.text
     assert 'http_requests_total{method="GET",route="/hello/{username}",status="200"} 1.0' in text
@@ -82,6 +84,22 @@ def test_metrics_are_labelled_by_route_template_never_by_username(
     assert 'store_call_duration_seconds_count{operation="get"} 2.0' in text
     assert "Jules" not in text
     assert "Nobody" not in text
+
+
+def scrape(client: TestClient) -> Response:
+    """GET /metrics from the metrics app of the client's application."""
+    service = client.app.app.state.service  # type: ignore[attr-defined]
+    with TestClient(metrics_app(service.metrics)) as metrics:
+        response: Response = metrics.get("/metrics")
+    return response
+
+
+def test_the_metrics_app_serves_get_metrics_only(sqlite_client: TestClient) -> None:
+    service = sqlite_client.app.app.state.service  # type: ignore[attr-defined]
+    with TestClient(metrics_app(service.metrics)) as metrics:
+        assert metrics.head("/metrics").status_code == 200
+        assert metrics.post("/metrics").status_code == 405
+        assert metrics.get("/hello/Jules").status_code == 404
 
 
 def closed_port() -> int:
@@ -109,7 +127,7 @@ def test_store_outage_is_a_quick_503_and_liveness_stays_up(
             assert response.headers["content-type"] == "application/problem+json"
             assert response.headers["retry-after"] == "2"
         assert client.get("/healthz").status_code == 200
-        metrics = client.get("/metrics").text
+        metrics = scrape(client).text
     assert 'store_errors_total{operation="get"} 1.0' in metrics
     assert 'store_errors_total{operation="put"} 1.0' in metrics
 

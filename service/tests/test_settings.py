@@ -6,7 +6,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from hello_birthday.settings import Settings, SettingsError
+from hello_birthday.cli import MAX_WORKERS, parser
+from hello_birthday.settings import (
+    BACKLOG,
+    KEEPALIVE_TIMEOUT,
+    MAX_CONNECTIONS,
+    SHUTDOWN_TIMEOUT,
+    STORE_TIMEOUT,
+    Settings,
+    SettingsError,
+)
 from hello_birthday.store import open_store
 
 
@@ -18,6 +27,7 @@ def test_defaults() -> None:
     assert (settings.shutdown_timeout, settings.keepalive_timeout) == (20, 75)
     assert settings.log_level == "info"
     assert settings.access_log is True
+    assert (settings.max_connections, settings.backlog) == (896, 2048)
 
 
 def test_values_from_the_environment() -> None:
@@ -50,7 +60,7 @@ def test_values_from_the_environment() -> None:
         # uvicorn takes whole seconds: 0.5 must not quietly become 0 (no drain at all).
         ("HELLO_SHUTDOWN_TIMEOUT", "0.5"),
         ("HELLO_KEEPALIVE_TIMEOUT", "7.5"),
-        ("HELLO_KEEPALIVE_TIMEOUT", "3600"),
+        ("HELLO_KEEPALIVE_TIMEOUT", "3601"),
         ("HELLO_ACCESS_LOG", "maybe"),
         ("HELLO_LOG_LEVEL", "verbose"),
     ],
@@ -58,6 +68,35 @@ def test_values_from_the_environment() -> None:
 def test_bad_values_are_refused_with_the_variable_named(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=name):
         Settings.from_env({name: value})
+
+
+NUMBERS = {
+    "HELLO_STORE_TIMEOUT": ("store_timeout", STORE_TIMEOUT),
+    "HELLO_SHUTDOWN_TIMEOUT": ("shutdown_timeout", SHUTDOWN_TIMEOUT),
+    "HELLO_KEEPALIVE_TIMEOUT": ("keepalive_timeout", KEEPALIVE_TIMEOUT),
+    "HELLO_MAX_CONNECTIONS": ("max_connections", MAX_CONNECTIONS),
+    "HELLO_BACKLOG": ("backlog", BACKLOG),
+}
+
+
+@pytest.mark.parametrize("name", NUMBERS)
+def test_every_numeric_setting_takes_both_ends_of_its_range_and_nothing_beyond(name: str) -> None:
+    field, allowed = NUMBERS[name]
+    whole = isinstance(getattr(Settings(), field), int)
+    step = 1 if whole else allowed.low / 2
+    for value in (allowed.low, allowed.high):
+        raw = str(int(value)) if whole else str(value)
+        assert getattr(Settings.from_env({name: raw}), field) == value
+    for value in (allowed.low - step, allowed.high + step):
+        raw = str(int(value)) if whole else str(value)
+        with pytest.raises(SettingsError, match=f"{name}={raw!r} must be"):
+            Settings.from_env({name: raw})
+
+
+@pytest.mark.parametrize("raw", ["1e-300", "nan", "inf", "-inf", "1e309"])
+def test_the_store_timeout_is_a_sane_number_of_seconds(raw: str) -> None:
+    with pytest.raises(SettingsError, match="HELLO_STORE_TIMEOUT"):
+        Settings.from_env({"HELLO_STORE_TIMEOUT": raw})
 
 
 @pytest.mark.parametrize(
@@ -98,3 +137,30 @@ def test_a_dynamodb_store_without_a_region_is_refused_at_start(region: dict[str,
         Settings.from_env({"HELLO_STORE": "dynamodb://birthdays", **region})
     # Either variable will do, as for the AWS SDKs.
     assert Settings.from_env({"HELLO_STORE": "dynamodb://birthdays", "AWS_DEFAULT_REGION": "x"})
+
+
+@pytest.mark.parametrize(
+    ("argv", "refusal"),
+    [
+        (["--port", "0"], None),
+        (["--port", "65535", "--metrics-port", "0"], None),
+        (["--metrics-port", "65535", "--workers", str(MAX_WORKERS)], None),
+        (["--port", "-1"], "argument --port: -1 is not between 0 and 65535"),
+        (["--port", "65536"], "argument --port: 65536 is not between 0 and 65535"),
+        (["--port", "99999"], "argument --port: 99999 is not between 0 and 65535"),
+        (["--metrics-port", "65536"], "argument --metrics-port: 65536 is not between"),
+        (["--port", "http"], "argument --port: 'http' is not a whole number"),
+        (["--workers", "0"], f"argument --workers: 0 is not between 1 and {MAX_WORKERS}"),
+        (["--workers", str(MAX_WORKERS + 1)], "argument --workers: "),
+    ],
+)
+def test_the_command_line_refuses_numbers_out_of_range(
+    argv: list[str], refusal: str | None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if refusal is None:
+        parser().parse_args(argv)
+        return
+    with pytest.raises(SystemExit) as exited:
+        parser().parse_args(argv)
+    assert exited.value.code == 2
+    assert refusal in capsys.readouterr().err

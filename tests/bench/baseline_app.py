@@ -21,3 +21,8 @@ async def ready(_request: Request) -> JSONResponse:
 
 
 app = Starlette(routes=[Route("/hello/{username}", hello), Route("/readyz", ready)])
+
+
+def create_app() -> Starlette:
+    """What the benchmark's server loads in each worker."""
+    return app

@@ -21,12 +21,20 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
+from hello_birthday.serving import HTTP_PARSER, HttpParser
 from tests.bench import dynamodb, profiling, report, wakeups
 from tests.bench.load import Measurement, median, run_wrk, wrk_path, wrk_version
 from tests.bench.seed import MAX_USERS, seed_users
-from tests.bench.servers import Server, compile_bytecode, peak_rss_mib, running, worker_pids
+from tests.bench.servers import (
+    Server,
+    compile_bytecode,
+    listen,
+    peak_rss_mib,
+    running,
+    worker_pids,
+)
 from tests.integration.emulator import Emulator
 
 if TYPE_CHECKING:
@@ -46,6 +54,7 @@ class Config:
     method: str = "GET"
     threads: int = 2
     connections: int = 50
+    http: HttpParser = HTTP_PARSER
 
 
 CONFIGS = [
@@ -57,7 +66,23 @@ CONFIGS = [
     # Not loaded by wrk: timed in turns with the direct calls below (tests/bench/dynamodb.py).
     Config(report.GET_DYNAMODB, "GET /hello/{user}, DynamoDB (moto)", "dynamodb", connections=1),
 ]
-LOADED_BY_WRK = [config for config in CONFIGS if config.server != "dynamodb"]
+#: With --compare-parsers: the SQLite rows again with uvicorn's other HTTP parser.
+OTHER_PARSER: Final[HttpParser] = "h11" if HTTP_PARSER == "httptools" else "httptools"
+OTHER_PARSER_CONFIGS = [
+    Config(
+        f"get-sqlite-1w-{OTHER_PARSER}",
+        f"GET /hello/{{user}}, SQLite, {OTHER_PARSER}",
+        "sqlite",
+        http=OTHER_PARSER,
+    ),
+    Config(
+        f"put-sqlite-1w-{OTHER_PARSER}",
+        f"PUT /hello/{{user}}, SQLite, {OTHER_PARSER}",
+        "sqlite",
+        method="PUT",
+        http=OTHER_PARSER,
+    ),
+]
 #: The direct calls timed in turns with the service's DynamoDB row, each at concurrency 1.
 DIRECT_ROWS = {
     report.GET_ITEM_DIRECT: "boto3 GetItem direct to moto",
@@ -75,6 +100,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--users", type=int, default=1000, help="users seeded and requested")
     parser.add_argument("--output", type=Path, default=Path("bench-results.json"))
     parser.add_argument("--check", action="store_true", help="exit 1 if any target is missed")
+    parser.add_argument(
+        "--compare-parsers",
+        action="store_true",
+        help=f"add the SQLite GET and PUT rows served with {OTHER_PARSER} instead of {HTTP_PARSER}",
+    )
     parser.add_argument(
         "--profile",
         type=Path,
@@ -128,6 +158,7 @@ class Sample:
 
 def benchmark(args: argparse.Namespace) -> list[report.Row]:
     """Rounds of fresh servers, every configuration timed once per round, back to back."""
+    configs = _configs(args)
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
         emulator = stack.enter_context(dynamodb.emulator(workdir))
@@ -135,11 +166,15 @@ def benchmark(args: argparse.Namespace) -> list[report.Row]:
         rounds = [
             _round(number, args, workdir, emulator, direct) for number in range(1, args.runs + 1)
         ]
-    rows = [_row(config, [samples[config.name] for samples, _ in rounds]) for config in CONFIGS]
+    rows = [_row(config, [samples[config.name] for samples, _ in rounds]) for config in configs]
     for name, description in DIRECT_ROWS.items():
         runs = [beside[name] for _, beside in rounds]
         rows.append(report.Row(name, description, 1, 1, median(runs), runs))
     return rows
+
+
+def _configs(args: argparse.Namespace) -> list[Config]:
+    return CONFIGS + (OTHER_PARSER_CONFIGS if args.compare_parsers else [])
 
 
 def _round(
@@ -158,22 +193,24 @@ def _round(
     than the next for as long as it lives, so rounds on the same servers would repeat one draw
     instead of averaging several.
     """
+    configs = _configs(args)
+    loaded_by_wrk = [config for config in configs if config.server != "dynamodb"]
     with ExitStack() as stack:
         servers = {
             config.name: stack.enter_context(_start(config, workdir, emulator))
-            for config in CONFIGS
+            for config in configs
         }
-        for config in CONFIGS:
+        for config in configs:
             if config.server != "baseline":
                 _seed(servers[config.name], args.users)
         port = servers[report.GET_DYNAMODB].port
         store_env = _service_env(dynamodb.service_env(emulator))
-        for config in LOADED_BY_WRK:
+        for config in loaded_by_wrk:
             _load(config, servers[config.name], args.users, args.warmup)
         dynamodb.time_in_turns(direct, port, store_env, args.users, args.warmup)
 
         measured: dict[str, Measurement] = {}
-        for config in LOADED_BY_WRK:
+        for config in loaded_by_wrk:
             measured[config.name] = _load(config, servers[config.name], args.users, args.duration)
             _progress(f"run {number}/{args.runs} {config.name}: {measured[config.name]}")
         beside = dynamodb.time_in_turns(direct, port, store_env, args.users, args.duration)
@@ -209,31 +246,25 @@ def _start(config: Config, workdir: Path, emulator: Emulator) -> Iterator[Server
     directory = Path(tempfile.mkdtemp(prefix=f"{config.name}-", dir=workdir))
     if config.server == "baseline":
         env = _service_env({})
-
-        def argv(port: int) -> list[str]:
-            return [
-                sys.executable,
-                "-m",
-                "tests.bench.baseline_server",
-                *_listen(port, config.workers),
-            ]
-
+        # Served as the service is, through hello_birthday.serving, with the same options.
+        program = [sys.executable, "-m", "tests.bench.serve", "baseline", "--http", config.http]
     else:
         env = _service_env(
             dynamodb.service_env(emulator)
             if config.server == "dynamodb"
             else {"HELLO_STORE": f"sqlite:///{directory / 'bench.db'}"}
         )
+        program = (
+            [_console_script()]
+            if config.http == HTTP_PARSER
+            else [sys.executable, "-m", "tests.bench.serve", "service", "--http", config.http]
+        )
 
-        def argv(port: int) -> list[str]:
-            return [_console_script(), *_listen(port, config.workers)]
+    def argv(port: int) -> list[str]:
+        return [*program, *listen(port, config.workers)]
 
     with running(config.name, argv, env, directory / "server.log") as server:
         yield server
-
-
-def _listen(port: int, workers: int) -> list[str]:
-    return ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
 
 
 def _console_script() -> str:

@@ -10,7 +10,7 @@ import psutil
 
 from tests.bench.load import run_wrk
 from tests.bench.seed import seed_users
-from tests.bench.servers import running
+from tests.bench.servers import listen, running
 
 SAMPLES_PER_SECOND = 250
 TOP = 25
@@ -34,7 +34,8 @@ def profile_sqlite(out_dir: Path, env: Mapping[str, str], users: int, seconds: i
                 return [
                     *(py_spy, "record", "--format", "raw", "--function"),
                     *("--rate", str(SAMPLES_PER_SECOND), "--output", str(stacks), "--"),
-                    *(service, "--host", "127.0.0.1", "--port", str(port)),
+                    service,
+                    *listen(port),
                 ]
 
             store = {"HELLO_STORE": f"sqlite:///{workdir}/profile.db"}

@@ -70,6 +70,14 @@ def running(
         child.stop(grace=STOP_GRACE_SECONDS)
 
 
+def listen(port: int, workers: int = 1) -> list[str]:
+    """A server's options: on loopback, and its metrics on any free port (rows run side by side)."""
+    return [
+        *("--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)),
+        *("--metrics-port", "0"),
+    ]
+
+
 def worker_pids(server: Server) -> list[int]:
     """The processes that serve requests: uvicorn's spawned workers, else the server itself.
 

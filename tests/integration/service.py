@@ -5,32 +5,52 @@ import os
 import signal
 import sysconfig
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any, Final, Protocol
+from urllib.parse import urlsplit
+
+import httpx
+import psutil
 
 from .processes import ChildProcess, free_port
 
 READY_SECONDS: Final = 30.0
 #: Small, so the shutdown test waits seconds, not the default 20.
 SHUTDOWN_TIMEOUT: Final = 5
+#: Connections opened until two workers hold some.
+MOST_CONNECTIONS: Final = 64
+
+
+def service_argv(port: int, metrics_port: int, *options: str) -> list[str]:
+    """The console script on loopback ports, then any further options."""
+    script = Path(sysconfig.get_path("scripts")) / "hello-birthday"
+    return [
+        *(str(script), "--host", "127.0.0.1", "--port", str(port)),
+        *("--metrics-port", str(metrics_port), *options),
+    ]
+
+
+def service_env(env: Mapping[str, str]) -> dict[str, str]:
+    """This environment, the tests' settings, then env (its store) on top."""
+    settings = {
+        "HELLO_TIMEZONE": "UTC",
+        "HELLO_SHUTDOWN_TIMEOUT": str(SHUTDOWN_TIMEOUT),
+        "HELLO_ACCESS_LOG": "true",
+    }
+    return {**os.environ, **settings, **env}
 
 
 class Service:
-    """`hello-birthday --host 127.0.0.1 --port PORT`, HELLO_TIMEZONE=UTC, env (its store) on top."""
+    """`hello-birthday` on loopback ports of its own, HELLO_TIMEZONE=UTC, env (its store) on top."""
 
     def __init__(self, env: Mapping[str, str], log_path: Path, *, workers: int = 1) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        script = Path(sysconfig.get_path("scripts")) / "hello-birthday"
-        argv = [str(script), "--host", "127.0.0.1", "--port", str(self.port)]
-        settings = {
-            "HELLO_TIMEZONE": "UTC",
-            "HELLO_SHUTDOWN_TIMEOUT": str(SHUTDOWN_TIMEOUT),
-            "HELLO_ACCESS_LOG": "true",
-        }
-        full_env = {**os.environ, **settings, **env}
-        self._child = ChildProcess([*argv, "--workers", str(workers)], full_env, log_path)
+        self.metrics_port = free_port()
+        self.metrics_url = f"http://127.0.0.1:{self.metrics_port}/metrics"
+        argv = service_argv(self.port, self.metrics_port, "--workers", str(workers))
+        self._child = ChildProcess(argv, service_env(env), log_path)
 
     @property
     def pid(self) -> int:
@@ -73,6 +93,36 @@ class Service:
     def output(self) -> str:
         """Everything it wrote to stdout and stderr."""
         return self._child.output()
+
+    def one_client_per_worker(
+        self, base_url: str, path: str, stack: ExitStack
+    ) -> tuple[httpx.Client, httpx.Client]:
+        """Kept-alive clients of base_url, one connection each, until two are served by
+        different workers (the kernel hands each connection to either worker)."""
+        port = urlsplit(base_url).port
+        clients: dict[int, httpx.Client] = {}  # the first client of each worker
+        for _ in range(MOST_CONNECTIONS):
+            client = stack.enter_context(
+                httpx.Client(
+                    base_url=base_url, timeout=10.0, limits=httpx.Limits(max_connections=1)
+                )
+            )
+            response = client.get(path)
+            assert response.status_code == 200, f"{path}: {response.status_code}"
+            client_port = response.extensions["network_stream"].get_extra_info("client_addr")[1]
+            clients.setdefault(self._worker_holding(port, client_port), client)
+            if len(clients) == 2:
+                first, second = clients.values()
+                return first, second
+        raise AssertionError(f"{MOST_CONNECTIONS} connections all went to one worker")
+
+    def _worker_holding(self, port: int | None, client_port: int) -> int:
+        """The worker process holding the connection from client_port to port."""
+        for worker in psutil.Process(self.pid).children():
+            for connection in worker.net_connections(kind="tcp"):
+                if connection.laddr.port == port and connection.raddr[1:] == (client_port,):
+                    return worker.pid
+        raise AssertionError(f"no worker holds the connection from port {client_port}")
 
     def access_log(self) -> list[dict[str, Any]]:
         """The JSON lines of its output (the access log and any structured log lines)."""

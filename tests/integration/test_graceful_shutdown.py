@@ -14,7 +14,6 @@ process loses exactly those.
 
 import errno
 import json
-import socket
 import sqlite3
 import subprocess
 import threading
@@ -24,15 +23,16 @@ import warnings
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
 from datetime import date
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
+from hello_birthday.request_body import DRAIN_SECONDS
+
 from .contract import born, days_in_greeting, describe, on_one_utc_day, smoke_username
 from .processes import wait_until
+from .raw_http import RawConnection, RawResponse
 from .service import SHUTDOWN_TIMEOUT, ServiceStarter
 from .traffic import Exchange, send
 
@@ -46,8 +46,6 @@ WARM_UP_EXCHANGES = 100
 EXIT_MARGIN_SECONDS = 5.0
 #: The held PUT waits on SQLite's lock across SIGTERM: it must not give up (503) meanwhile.
 STORE_TIMEOUT = "5"
-#: A bound on every read of the hand-driven connections: a hang fails, it does not block.
-IO_TIMEOUT_SECONDS = 10.0
 HELD_PUT_DAYS = 42
 
 
@@ -88,75 +86,6 @@ class Stream:
                 self.exchanges.append(exchange)
                 if exchange.status is None and self.terminated.is_set():
                     return
-
-
-@dataclass(frozen=True)
-class RawResponse:
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
-
-
-class RawConnection:
-    """One HTTP/1.1 connection driven by hand, so the test decides when each byte goes out."""
-
-    def __init__(self, url: str) -> None:
-        parts = urlsplit(url)
-        assert parts.hostname, url
-        assert parts.port, url
-        self.host = f"{parts.hostname}:{parts.port}"
-        self._socket = socket.create_connection(
-            (parts.hostname, parts.port), timeout=IO_TIMEOUT_SECONDS
-        )
-        self._buffer = b""
-
-    def close(self) -> None:
-        self._socket.close()
-
-    def send(self, data: bytes) -> None:
-        self._socket.sendall(data)
-
-    def request(self, method: str, path: str, headers: Mapping[str, str]) -> None:
-        """Send a request head (the body, if any, is the caller's to send)."""
-        lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}"]
-        lines += [f"{name}: {value}" for name, value in headers.items()]
-        self.send(("\r\n".join(lines) + "\r\n\r\n").encode("ascii"))
-
-    def response(self) -> RawResponse | None:
-        """The next response (interim ones included); None if the server closed the connection
-        (or reset it) without sending one."""
-        head = self._read_until(b"\r\n\r\n")
-        if head is None:
-            return None
-        status_line, *header_lines = head.decode("latin-1").split("\r\n")
-        headers = {
-            name.strip().lower(): value.strip()
-            for name, _, value in (line.partition(":") for line in header_lines)
-        }
-        status = int(status_line.split(" ")[1])
-        length = 0 if status < 200 else int(headers.get("content-length", "0"))
-        while len(self._buffer) < length:
-            chunk = self._recv()
-            assert chunk, f"closed in the middle of a {status} response's body"
-            self._buffer += chunk
-        body, self._buffer = self._buffer[:length], self._buffer[length:]
-        return RawResponse(status, headers, body)
-
-    def _read_until(self, end: bytes) -> bytes | None:
-        while end not in self._buffer:
-            chunk = self._recv()
-            if not chunk:
-                assert not self._buffer, f"closed in the middle of a response: {self._buffer!r}"
-                return None
-            self._buffer += chunk
-        head, _, self._buffer = self._buffer.partition(end)
-        return head
-
-    def _recv(self) -> bytes:
-        try:
-            return self._socket.recv(65536)
-        except ConnectionResetError:
-            return b""
 
 
 class HeldPut:
@@ -327,3 +256,49 @@ def shutdown_under_load(store: dict[str, str], start_service: ServiceStarter, to
         for user, days in expected.items():
             response = client.get(f"/hello/{user}")
             assert days_in_greeting(response)[1] == days, describe(response)
+
+
+def test_sigterm_while_a_body_stalls_answers_a_problem_without_a_traceback(
+    sqlite_store: dict[str, str], start_service: ServiceStarter
+) -> None:
+    """A PUT whose body stops halfway holds the shutdown for its whole grace period; then it is
+    answered 503 problem+json (uvicorn's own answer would be a plain-text 500, and a traceback in
+    the log), and the process still exits 0."""
+    service = start_service(sqlite_store)
+    user = smoke_username()
+    with closing(RawConnection(service.url, timeout=SHUTDOWN_TIMEOUT + 10)) as stalled:
+        headers = {"Content-Length": "40", "Expect": "100-continue"}
+        stalled.request("PUT", f"/hello/{user}", headers)
+        interim = stalled.response()  # the handler is reading the body
+        assert interim is not None, service.log_tail()
+        assert interim.status == 100, interim
+        stalled.send(b'{"dateOfBirth": ')
+        service.terminate()
+        answer = stalled.response()
+        exit_code = service.wait(SHUTDOWN_TIMEOUT + EXIT_MARGIN_SECONDS)
+    assert answer is not None, f"closed without an answer\n{service.log_tail()}"
+    assert answer.status == 503, f"{answer}\n{service.log_tail()}"
+    assert answer.headers["content-type"] == "application/problem+json", answer
+    assert json.loads(answer.body)["type"] == "urn:hello-birthday:problem:shutting-down"
+    assert "Traceback" not in service.output(), service.log_tail()
+    assert exit_code == 0, service.log_tail()
+
+
+def test_sigterm_while_a_413_drains_ends_it_without_a_traceback(
+    sqlite_store: dict[str, str], start_service: ServiceStarter
+) -> None:
+    """The rest of an oversized body is being read and thrown away when the grace period (1 s,
+    shorter than the drain's bound) ends: the client has its 413, the connection closes, and
+    the process exits 0 without a traceback."""
+    service = start_service({**sqlite_store, "HELLO_SHUTDOWN_TIMEOUT": "1"})
+    with closing(RawConnection(service.url, timeout=DRAIN_SECONDS + 10)) as draining:
+        draining.request("PUT", f"/hello/{smoke_username()}", {"Content-Length": "1000000"})
+        draining.send(b"x" * 1024)
+        answer = draining.response()
+        assert answer is not None, service.log_tail()
+        assert answer.status == 413, answer
+        service.terminate()
+        assert draining.closed_by_server()
+        exit_code = service.wait(1 + EXIT_MARGIN_SECONDS)
+    assert "Traceback" not in service.output(), service.log_tail()
+    assert exit_code == 0, service.log_tail()

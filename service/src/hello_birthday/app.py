@@ -1,34 +1,38 @@
 """Routes and the application factory: settings in, ASGI app out."""
 
-import json
+import socket
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 from json.encoder import encode_basestring
 from typing import TextIO
 
-from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import ClientDisconnect, Request
+from starlette.middleware import Middleware
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hello_birthday import birthdays
-from hello_birthday.lifecycle import ShutdownSignal
+from hello_birthday.lifecycle import Lifespan, ShutdownSignal, StartError
 from hello_birthday.logs import LOGGER, AccessLog
 from hello_birthday.metrics import MeteredStore, Metrics
+from hello_birthday.metrics_server import MetricsListener
 from hello_birthday.observability import ObservabilityMiddleware
-from hello_birthday.openapi import DOCUMENT, MAX_BODY_BYTES
+from hello_birthday.openapi import DOCUMENT
 from hello_birthday.problems import (
     ProblemError,
     handle_http_exception,
     handle_problem,
     handle_unexpected,
     invalid_input,
+    shutting_down,
     store_unavailable,
 )
+from hello_birthday.request_body import read_json
 from hello_birthday.settings import Settings
 from hello_birthday.store import Store, StoreUnavailableError, open_store
 from hello_birthday.today import Clock, Today, utc_now
@@ -72,13 +76,21 @@ def _read_only(handler: Handler) -> MethodDispatch:
 
 
 class Service:
-    """The endpoints and what they share: the store (opened at startup), the clock, the settings."""
+    """The endpoints and what they share: the store (opened at startup), the clock, the settings,
+    and the socket its metrics are served on, if any."""
 
-    def __init__(self, settings: Settings, clock: Clock, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock,
+        metrics: Metrics,
+        metrics_socket: socket.socket | None = None,
+    ) -> None:
         self.settings = settings
         self.today = Today(clock, settings.timezone)
         self.metrics = metrics
         self.shutdown = ShutdownSignal()
+        self._metrics_socket = metrics_socket
         self._store: Store | None = None
 
     def routes(self) -> list[Route]:
@@ -92,7 +104,6 @@ class Service:
             Route("/healthz", _read_only(self.healthz)),
             Route("/readyz", _read_only(self.readyz)),
             Route("/openapi.json", _read_only(self.openapi)),
-            Route("/metrics", _read_only(self.render_metrics)),
         ]
 
     @property
@@ -102,18 +113,25 @@ class Service:
         return self._store
 
     @asynccontextmanager
-    async def lifespan(self, _: Starlette) -> AsyncIterator[None]:
+    async def lifespan(self) -> AsyncIterator[None]:
+        """The store and the metrics listener, from the worker's start to its stop."""
         self.shutdown.listen()
-        store = MeteredStore(
-            open_store(self.settings.store_url, self.settings.store_timeout), self.metrics
-        )
-        self._store = store
-        LOGGER.info("store opened: %s", self.settings.store_url.partition("://")[0])
-        try:
-            yield
-        finally:
-            self._store = None
-            await store.close()
+        async with AsyncExitStack() as running:
+            try:
+                opened = open_store(self.settings.store_url, self.settings.store_timeout)
+            except StoreUnavailableError as error:
+                raise StartError(str(error)) from error
+            running.push_async_callback(opened.close)
+            LOGGER.info("store opened: %s", self.settings.store_url.partition("://")[0])
+            if self._metrics_socket is not None:
+                metrics = MetricsListener(self.metrics, self._metrics_socket)
+                await metrics.start()
+                running.push_async_callback(metrics.stop)
+            self._store = MeteredStore(opened, self.metrics)
+            try:
+                yield
+            finally:
+                self._store = None
 
     async def get_greeting(self, request: Request) -> Response:
         username = _username(request)
@@ -130,7 +148,7 @@ class Service:
 
     async def put_date_of_birth(self, request: Request) -> Response:
         username = _username(request)
-        body = await _json_body(request)
+        body = await read_json(request, self.shutdown)
         if not isinstance(body, dict) or "dateOfBirth" not in body:
             raise invalid_input(
                 "invalid-body", 'The body must be a JSON object with a "dateOfBirth" field.'
@@ -150,9 +168,7 @@ class Service:
 
     async def readyz(self, _: Request) -> Response:
         if self.shutdown.is_set():
-            raise ProblemError(
-                503, "shutting-down", "The process is shutting down.", {"Retry-After": "1"}
-            )
+            raise shutting_down("The process is shutting down.")
         try:
             await self.store.check()
         except StoreUnavailableError as error:
@@ -163,9 +179,6 @@ class Service:
     async def openapi(self, _: Request) -> Response:
         return JSONResponse(DOCUMENT)
 
-    async def render_metrics(self, _: Request) -> Response:
-        return Response(self.metrics.render(), media_type=CONTENT_TYPE_LATEST)
-
 
 def _username(request: Request) -> str:
     try:
@@ -174,42 +187,22 @@ def _username(request: Request) -> str:
         raise invalid_input("invalid-username", str(error)) from None
 
 
-def _too_large() -> ProblemError:
-    return ProblemError(413, "body-too-large", f"The body must be at most {MAX_BODY_BYTES} bytes.")
-
-
-async def _json_body(request: Request) -> object:
-    """The body as JSON whatever its Content-Type, refused early when it is too large."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise _too_large()
-    body = bytearray()
-    try:
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_BODY_BYTES:
-                raise _too_large()
-    except ClientDisconnect:
-        # The client's fault, not ours: a 4xx in the metrics and the log, not a 500.
-        detail = "The connection closed before the body ended."
-        raise invalid_input("invalid-body", detail) from None
-    try:
-        return json.loads(body)
-    except (ValueError, RecursionError):
-        raise invalid_input(
-            "invalid-body", 'The body must be JSON such as {"dateOfBirth": "2000-01-31"}.'
-        ) from None
-
-
 def create_app(
-    settings: Settings | None = None, clock: Clock = utc_now, log_stream: TextIO = sys.stdout
+    settings: Settings | None = None,
+    clock: Clock = utc_now,
+    log_stream: TextIO = sys.stdout,
+    metrics_socket: socket.socket | None = None,
 ) -> ASGIApp:
-    """Build the application; uvicorn calls it with no arguments (settings from the environment)."""
+    """Build the application; with no settings, they are read from the environment.
+
+    With a metrics socket (bound, not yet listening), the app serves its Prometheus metrics on
+    it from its start to its stop.
+    """
     settings = settings or Settings.from_env()
-    service = Service(settings, clock, Metrics())
+    service = Service(settings, clock, Metrics(), metrics_socket)
     app = Starlette(
         routes=service.routes(),
-        lifespan=service.lifespan,
+        middleware=[Middleware(Lifespan, context=service.lifespan)],
         exception_handlers={
             ProblemError: handle_problem,
             HTTPException: handle_http_exception,
@@ -222,3 +215,15 @@ def create_app(
     # Outside Starlette's own error handling, so even a 500 carries a request id and is counted.
     access_log = AccessLog(log_stream) if settings.access_log else None
     return ObservabilityMiddleware(app, service.metrics, access_log)
+
+
+@dataclass(frozen=True)
+class ServiceApp:
+    """What uvicorn loads in each worker: the app with the settings and metrics socket the
+    starting process checked and bound (pickled to spawned workers, the socket duplicated)."""
+
+    settings: Settings
+    metrics_socket: socket.socket
+
+    def __call__(self) -> ASGIApp:
+        return create_app(self.settings, metrics_socket=self.metrics_socket)

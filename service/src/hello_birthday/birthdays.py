@@ -11,6 +11,14 @@ from datetime import date
 from typing import Final
 
 MAX_USERNAME_LENGTH: Final = 64
+#: The most code points one letter can be spelled with: its canonical decomposition (NFD), which
+#: NFC composes back into it. Four for some Greek letters (alpha, breathing, accent and iota
+#: subscript); a test scans Unicode so that a new version with a longer one cannot go unnoticed.
+LONGEST_SPELLING_OF_A_LETTER: Final = 4
+#: No spelling of 64 letters is longer: decomposing never shortens a string, and every spelling
+#: of a name decomposes to the same NFD string, its letters' decompositions end to end. Checked
+#: before NFC, whose canonical reordering takes time quadratic in a run of combining marks.
+MAX_RAW_USERNAME_LENGTH: Final = MAX_USERNAME_LENGTH * LONGEST_SPELLING_OF_A_LETTER
 # Exactly YYYY-MM-DD: date.fromisoformat alone would also take 20000101 and other ISO forms.
 _ISO_CALENDAR_DATE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
@@ -25,16 +33,22 @@ class InvalidDateOfBirthError(ValueError):
 
 def normalise_username(raw: str) -> str:
     """Return the NFC form of a valid username, so composed and decomposed spellings agree."""
+    if len(raw) > MAX_RAW_USERNAME_LENGTH:
+        raise _wrong_length(len(raw))
     name = unicodedata.normalize("NFC", raw)
     if not 1 <= len(name) <= MAX_USERNAME_LENGTH:
-        raise InvalidUsernameError(
-            f"username must be 1 to {MAX_USERNAME_LENGTH} letters, got {len(name)} characters"
-        )
+        raise _wrong_length(len(name))
     # str.isalpha() is true only for Unicode letters (categories Lu, Ll, Lt, Lm, Lo): digits,
     # punctuation, spaces, marks and zero-width characters all fail it.
     if not name.isalpha():
         raise InvalidUsernameError("username must contain only letters")
     return name
+
+
+def _wrong_length(characters: int) -> InvalidUsernameError:
+    return InvalidUsernameError(
+        f"username must be 1 to {MAX_USERNAME_LENGTH} letters, got {characters} characters"
+    )
 
 
 def parse_date_of_birth(value: object, today: date) -> date:

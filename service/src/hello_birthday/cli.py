@@ -1,64 +1,78 @@
-"""`hello-birthday`: read the settings, then serve the app with uvicorn."""
+"""`hello-birthday`: the command line and the settings, then serving.
+
+A bad option or setting is exit status 2 with a usage message; a service that cannot start (a
+store that cannot open, a port in use, a worker that fails its start) is exit status 3 with one
+log line naming the cause.
+"""
 
 import argparse
-import signal
 import sys
-from types import FrameType
+from collections.abc import Callable
 
-import uvicorn
-
-from hello_birthday.logs import uvicorn_log_config
+from hello_birthday.ports import API_PORT, METRICS_PORT
+from hello_birthday.serving import Listen, run_service
 from hello_birthday.settings import Settings, SettingsError
 
+MAX_WORKERS = 64
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+
+def _whole_number(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from low to high, else a usage error naming the range."""
+
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{raw!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is not between {low} and {high}")
+        return value
+
+    return parse
+
+
+def add_listen_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options that say where to listen and with how many workers."""
+    port = _whole_number(0, 65535)
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=port, default=API_PORT, help=f"default {API_PORT}")
+    parser.add_argument(
+        "--workers",
+        type=_whole_number(1, MAX_WORKERS),
+        default=1,
+        help=f"worker processes sharing the ports, 1 to {MAX_WORKERS} (default 1)",
+    )
+    parser.add_argument(
+        "--metrics-host",
+        default="127.0.0.1",
+        help="address of the Prometheus metrics listener (default 127.0.0.1)",
+    )
+    parser.add_argument(
+        "--metrics-port",
+        type=port,
+        default=METRICS_PORT,
+        help=f"port of the metrics listener, 0 for any free one (default {METRICS_PORT})",
+    )
+
+
+def listen_options(args: argparse.Namespace) -> Listen:
+    return Listen(args.host, args.port, args.workers, args.metrics_host, args.metrics_port)
+
+
+def parser() -> argparse.ArgumentParser:
+    command = argparse.ArgumentParser(
         prog="hello-birthday",
         description="Serve the hello-birthday API. Configuration: HELLO_* environment variables.",
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
-    parser.add_argument(
-        "--workers", type=int, default=1, help="worker processes sharing the port (default 1)"
-    )
-    return parser
+    add_listen_arguments(command)
+    return command
 
 
-def _exit_cleanly(signum: int, frame: FrameType | None) -> None:
-    # uvicorn re-raises the stop signal once it has drained; a drained stop is a success.
-    sys.exit(0)
-
-
-#: What uvicorn serves. `nox -s bench` serves its baseline app through main() too, so that the
-#: two differ in the application only, never in the server's settings.
-APP = "hello_birthday.app:create_app"
-
-
-def main(argv: list[str] | None = None, *, app: str = APP, factory: bool = True) -> None:
-    parser = _parser()
-    args = parser.parse_args(argv)
-    if args.workers < 1:
-        parser.error("--workers must be at least 1")
+def main(argv: list[str] | None = None) -> None:
+    command = parser()
+    args = command.parse_args(argv)
     try:
         settings = Settings.from_env()
     except SettingsError as error:
-        parser.error(str(error))
-    signal.signal(signal.SIGTERM, _exit_cleanly)
-    uvicorn.run(
-        app,
-        factory=factory,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        loop="uvloop",
-        http="httptools",
-        lifespan="on",
-        access_log=False,  # the app writes its own JSON access log
-        log_config=uvicorn_log_config(settings.log_level),
-        log_level=settings.log_level,
-        server_header=False,
-        proxy_headers=False,  # the client address is never used, so X-Forwarded-For is not read
-        timeout_graceful_shutdown=settings.shutdown_timeout,
-        # Longer than the load balancer's idle timeout (60 s), so the balancer closes first.
-        timeout_keep_alive=settings.keepalive_timeout,
-    )
+        command.error(str(error))
+    sys.exit(run_service(settings, listen_options(args)))

@@ -99,7 +99,11 @@ DOCUMENT: Final[dict[str, Any]] = {
                     "400": _problem("The username or the body is invalid."),
                     "405": _NOT_ALLOWED,
                     "413": _problem(f"The body is larger than {MAX_BODY_BYTES} bytes."),
-                    "503": _UNAVAILABLE,
+                    "503": _problem(
+                        "The store is unavailable, or the process stopped before the body "
+                        "arrived; retry later.",
+                        _RETRY_AFTER,
+                    ),
                 },
             },
         },
@@ -118,19 +122,6 @@ DOCUMENT: Final[dict[str, Any]] = {
                     "200": _json("Ready.", "Status"),
                     "405": _NOT_ALLOWED,
                     "503": _problem("Not ready: store unavailable or shutting down.", _RETRY_AFTER),
-                },
-            }
-        },
-        "/metrics": {
-            "get": {
-                "operationId": "metrics",
-                "summary": "Prometheus metrics.",
-                "responses": {
-                    "200": _response(
-                        "Prometheus text exposition format.",
-                        {"text/plain": {"schema": {"type": "string"}}},
-                    ),
-                    "405": _NOT_ALLOWED,
                 },
             }
         },

@@ -32,14 +32,16 @@ class ProblemError(Exception):
         self.detail = detail
         self.headers = headers
 
-    def response(self) -> Response:
-        body = {
+    def content(self) -> dict[str, object]:
+        return {
             "type": self.type,
             "title": self.title,
             "status": self.status,
             "detail": self.detail,
         }
-        return JSONResponse(body, self.status, headers=self.headers, media_type=PROBLEM_JSON)
+
+    def response(self) -> Response:
+        return JSONResponse(self.content(), self.status, self.headers, media_type=PROBLEM_JSON)
 
 
 def invalid_input(slug: str, detail: str) -> ProblemError:
@@ -53,6 +55,10 @@ def store_unavailable() -> ProblemError:
         "The date-of-birth store is unavailable; retry after the delay in Retry-After.",
         headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
     )
+
+
+def shutting_down(detail: str) -> ProblemError:
+    return ProblemError(503, "shutting-down", detail, {"Retry-After": "1"})
 
 
 async def handle_problem(_: Request, exc: Exception) -> Response:

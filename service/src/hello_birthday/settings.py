@@ -10,7 +10,33 @@ from hello_birthday.store import aws_region, parse_store_url
 
 DEFAULT_STORE = "sqlite:///hello-birthday.db"
 LOG_LEVELS: Final = ("critical", "error", "warning", "info", "debug")
-_Seconds = TypeVar("_Seconds", int, float)
+_Number = TypeVar("_Number", int, float)
+
+
+@dataclass(frozen=True)
+class Range:
+    """The values a numeric setting may take, both ends included, and what they count."""
+
+    low: float
+    high: float
+    unit: str
+
+
+#: Every numeric setting's sane values, enforced at start and listed in the README.
+#: One attempt must outlast a DynamoDB round trip; a whole call (1.5 attempts) must end well
+#: inside the load balancer's 60 s idle timeout.
+STORE_TIMEOUT: Final = Range(0.01, 30, "seconds")
+#: ECS waits at most 120 s (its stopTimeout's maximum) between SIGTERM and SIGKILL.
+SHUTDOWN_TIMEOUT: Final = Range(1, 120, "seconds")
+KEEPALIVE_TIMEOUT: Final = Range(1, 3600, "seconds")
+#: Per worker; below the 65,536 open files of the ECS task, with room for everything else.
+MAX_CONNECTIONS: Final = Range(1, 60_000, "connections")
+#: With the files a worker needs besides (serving.OTHER_OPEN_FILES), 1,024: the smallest hard
+#: limit on open files in common use (buildah's containers have it), so the default starts
+#: anywhere. ECS tasks raise both.
+DEFAULT_MAX_CONNECTIONS: Final = 896
+#: The kernel caps it at net.core.somaxconn (4,096 on current Linux).
+BACKLOG: Final = Range(1, 65_535, "connections")
 
 
 class SettingsError(ValueError):
@@ -27,6 +53,8 @@ class Settings:
     keepalive_timeout: int = 75
     log_level: str = "info"
     access_log: bool = True
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
+    backlog: int = 2048
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> "Settings":
@@ -34,11 +62,15 @@ class Settings:
         return cls(
             store_url=_store_url(env),
             timezone=_zone(env.get("HELLO_TIMEZONE", "UTC")),
-            store_timeout=_seconds(env, "HELLO_STORE_TIMEOUT", 1.0),
-            shutdown_timeout=_seconds(env, "HELLO_SHUTDOWN_TIMEOUT", 20),
-            keepalive_timeout=_seconds(env, "HELLO_KEEPALIVE_TIMEOUT", 75),
+            store_timeout=_number(env, "HELLO_STORE_TIMEOUT", 1.0, STORE_TIMEOUT),
+            shutdown_timeout=_number(env, "HELLO_SHUTDOWN_TIMEOUT", 20, SHUTDOWN_TIMEOUT),
+            keepalive_timeout=_number(env, "HELLO_KEEPALIVE_TIMEOUT", 75, KEEPALIVE_TIMEOUT),
             log_level=_log_level(env.get("HELLO_LOG_LEVEL", "info")),
             access_log=_flag(env, "HELLO_ACCESS_LOG", default=True),
+            max_connections=_number(
+                env, "HELLO_MAX_CONNECTIONS", DEFAULT_MAX_CONNECTIONS, MAX_CONNECTIONS
+            ),
+            backlog=_number(env, "HELLO_BACKLOG", 2048, BACKLOG),
         )
 
 
@@ -60,8 +92,8 @@ def _zone(name: str) -> ZoneInfo:
         raise SettingsError(f"HELLO_TIMEZONE={name!r} is not an IANA time zone") from None
 
 
-def _seconds(env: Mapping[str, str], name: str, default: _Seconds) -> _Seconds:
-    """Seconds between 0 and an hour; whole seconds when the default is an int."""
+def _number(env: Mapping[str, str], name: str, default: _Number, allowed: Range) -> _Number:
+    """A number in its range; a whole number when the default is an int."""
     raw = env.get(name)
     if raw is None:
         return default
@@ -69,10 +101,13 @@ def _seconds(env: Mapping[str, str], name: str, default: _Seconds) -> _Seconds:
     try:
         value = kind(raw)
     except ValueError:
-        unit = "a whole number of seconds" if kind is int else "a number of seconds"
-        raise SettingsError(f"{name}={raw!r} is not {unit}") from None
-    if not 0 < value < 3600:
-        raise SettingsError(f"{name}={raw!r} must be between 0 and 3600 seconds")
+        kind_of_number = "a whole number" if kind is int else "a number"
+        raise SettingsError(f"{name}={raw!r} is not {kind_of_number} of {allowed.unit}") from None
+    # Written so that NaN, which compares false with everything, is refused too.
+    if not allowed.low <= value <= allowed.high:
+        raise SettingsError(
+            f"{name}={raw!r} must be {allowed.low:g} to {allowed.high:g} {allowed.unit}"
+        )
     return value
 
 
