@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from hello_birthday.store import StoreUnavailableError
+from hello_birthday.store import InvalidStoredDataError, StoreUnavailableError
 from hello_birthday.store import sqlite as sqlite_store
 from hello_birthday.store.generation import SharedGeneration
 from hello_birthday.store.sqlite import SQLiteStore
@@ -272,3 +272,26 @@ def test_bumps_from_several_processes_all_count(tmp_path: Path) -> None:
     generation = SharedGeneration(path)
     assert generation.read() == BUMPERS * BUMPS
     generation.close()
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["not-a-date", "1990-02-30", "", 19900517.5, b"\x19\x90", "CAST(X'FF' AS TEXT)"],
+    ids=["text", "no-such-day", "empty", "number", "blob", "not-utf-8"],
+)
+def test_a_stored_value_that_is_not_a_date_is_a_data_error_naming_the_user_only(
+    in_stores: Runner, database: Path, value: object
+) -> None:
+    async def scenario(store: SQLiteStore) -> None:
+        await store.put("Ann", BORN)
+        with sqlite3.connect(database, isolation_level=None) as db:
+            if value == "CAST(X'FF' AS TEXT)":
+                db.execute(f"UPDATE birthdays SET date_of_birth = {value}")
+            else:
+                db.execute("UPDATE birthdays SET date_of_birth = ?", (value,))
+        await store.put("Bob", BORN)  # empties the cache: Ann is read again
+        for _ in range(2):  # never cached
+            with pytest.raises(InvalidStoredDataError, match=r"for Ann is not a date$"):
+                await store.get("Ann")
+
+    in_stores(scenario)

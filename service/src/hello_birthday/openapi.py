@@ -79,6 +79,10 @@ DOCUMENT: Final[dict[str, Any]] = {
                     "400": _BAD_USERNAME,
                     "404": _problem("No date of birth is stored for this user."),
                     "405": _NOT_ALLOWED,
+                    "500": _problem(
+                        "The stored date of birth is not a date (written outside the service); "
+                        "type urn:hello-birthday:problem:invalid-stored-date."
+                    ),
                     "503": _UNAVAILABLE,
                 },
             },

@@ -26,7 +26,7 @@ import threading
 from datetime import date
 from typing import Any
 
-from hello_birthday.store.base import StoreUnavailableError
+from hello_birthday.store.base import StoreUnavailableError, parse_stored_date
 from hello_birthday.store.generation import SharedGeneration
 
 _SCHEMA = """
@@ -35,7 +35,9 @@ CREATE TABLE IF NOT EXISTS birthdays (
     date_of_birth TEXT NOT NULL
 ) WITHOUT ROWID
 """
-_SELECT = "SELECT date_of_birth FROM birthdays WHERE username = ?"
+# As bytes: a value that is not UTF-8 (written outside the service) must not fail inside the
+# driver, whose message would quote it; parse_stored_date reports it without its value.
+_SELECT = "SELECT CAST(date_of_birth AS BLOB) FROM birthdays WHERE username = ?"
 CHECKPOINT_INTERVAL_SECONDS = 1.0
 #: Pauses between attempts on a locked database: short at first (another worker's commit takes
 #: microseconds), then longer, until the store timeout.
@@ -133,7 +135,7 @@ class SQLiteStore:
         # Read after the generation: a write committed since is either in this row or bumps the
         # generation past the one the row is cached under.
         row = await self._execute(_SELECT, (username,), "read")
-        born = None if row is None else date.fromisoformat(row[0])
+        born = None if row is None else parse_stored_date(username, row[0])
         if len(self._cache) >= CACHE_LIMIT:
             self._cache.clear()
         self._cache[username] = born
