@@ -2,11 +2,13 @@
 sees every other's writes at once, and the PUTs of one event-loop pass share a transaction."""
 
 import asyncio
+import contextlib
 import multiprocessing
+import shutil
 import sqlite3
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import AsyncExitStack, contextmanager
-from datetime import date
+from contextlib import AsyncExitStack, closing, contextmanager
+from datetime import date, timedelta
 from multiprocessing.synchronize import Barrier as BarrierType
 from pathlib import Path
 
@@ -272,6 +274,194 @@ def test_bumps_from_several_processes_all_count(tmp_path: Path) -> None:
     generation = SharedGeneration(path)
     assert generation.read() == BUMPERS * BUMPS
     generation.close()
+
+
+MiB = 1024 * 1024
+#: The issue's bound on the store's files under sustained writes.
+DISK_BOUND_BYTES = 64 * MiB
+#: Users a test puts in the table beforehand, about fifty to a page of the table.
+MANY_USERS = [f"User{'x' * 54}{index:06d}" for index in range(10_000)]
+#: One user in each of a hundred pages: a group of their writes appends a hundred pages.
+ONE_PER_PAGE = MANY_USERS[::100]
+
+
+def wal_bytes(database: Path) -> int:
+    return Path(f"{database}-wal").stat().st_size
+
+
+def add_outside_the_service(database: Path, usernames: list[str]) -> None:
+    with sqlite3.connect(database, isolation_level=None) as db:
+        db.execute("BEGIN")
+        db.executemany(
+            "INSERT INTO birthdays VALUES (?, ?)", [(name, BORN.isoformat()) for name in usernames]
+        )
+        db.execute("COMMIT")
+
+
+def test_sustained_writes_keep_the_write_ahead_log_within_its_bound(
+    in_stores: Runner, database: Path
+) -> None:
+    """Commits back to back, as under full load: the log must be reset again and again.
+
+    Not a matter of timing: whatever the speed of the checkpoints, no commit starts while the
+    log is over its limit, so writing twice the bound completes only if the log was reset.
+    """
+
+    async def scenario(store: SQLiteStore) -> None:
+        add_outside_the_service(database, MANY_USERS)
+        appended = peak = previous = resets = 0
+        day = 0
+        while appended < 2 * DISK_BOUND_BYTES:
+            day += 1
+            born = date(1950, 1, 1) + timedelta(days=day)
+            await asyncio.gather(*(store.put(name, born) for name in ONE_PER_PAGE))
+            size = wal_bytes(database)
+            if size < previous:
+                resets += 1
+            else:
+                appended += size - previous
+            previous = size
+            peak = max(peak, size)
+        assert peak <= DISK_BOUND_BYTES, f"{peak / MiB:.0f} MiB"
+        # Checked before each commit: the commit itself may go over by its own pages.
+        assert peak <= sqlite_store.WAL_LIMIT_BYTES + MiB
+        assert resets > 0
+
+    in_stores(scenario)
+
+
+@contextmanager
+def old_snapshot(database: Path) -> Iterator[None]:
+    """Another connection inside a read transaction: no checkpoint can go past its snapshot."""
+    reader = sqlite3.connect(database, isolation_level=None)
+    try:
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM birthdays").fetchone()
+        yield
+    finally:
+        reader.close()
+
+
+def test_a_log_that_cannot_be_reset_stops_writes_at_its_limit_until_it_can(
+    in_stores: Runner, database: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    limit = 2 * MiB  # reached in a few commits
+    monkeypatch.setattr(sqlite_store, "WAL_LIMIT_BYTES", limit)
+
+    async def write_until_refused(store: SQLiteStore) -> tuple[date, str]:
+        """Groups of writes until one fails: the date the last group that succeeded wrote, and
+        why the next failed."""
+        written = BORN
+        for day in range(1, 100):
+            born = date(1950, 1, 1) + timedelta(days=day)
+            try:
+                await asyncio.gather(*(store.put(name, born) for name in ONE_PER_PAGE))
+            except StoreUnavailableError as error:
+                return written, str(error)
+            assert wal_bytes(database) <= limit + MiB
+            written = born
+        raise AssertionError("the log grew past its limit and writes went on")
+
+    async def scenario(store: SQLiteStore) -> None:
+        add_outside_the_service(database, MANY_USERS)
+        with old_snapshot(database):
+            written, why = await write_until_refused(store)
+        assert "write-ahead log is over 2 MiB" in why
+        # Once the reader is gone a checkpoint resets the log, within a few of its rounds.
+        for _ in range(10):
+            with contextlib.suppress(StoreUnavailableError):
+                await store.put("Ann", BORN)
+                break
+        assert await store.get("Ann") == BORN
+        assert wal_bytes(database) <= limit
+        assert await store.get(ONE_PER_PAGE[0]) == written  # the refused group wrote nothing
+
+    in_stores(scenario)
+
+
+@pytest.mark.parametrize(
+    ("suffix", "change"),
+    [("", "deleted"), ("", "replaced"), ("-wal", "deleted"), ("-wal", "replaced")],
+)
+def test_a_file_deleted_or_replaced_under_the_store_refuses_writes_and_readiness(
+    in_stores: Runner, database: Path, suffix: str, change: str
+) -> None:
+    path = Path(f"{database}{suffix}")
+
+    async def scenario(store: SQLiteStore) -> None:
+        await store.put("Ann", BORN)
+        await store.check()
+        if change == "deleted":
+            path.unlink()
+        else:
+            shutil.copyfile(path, f"{path}.new")
+            Path(f"{path}.new").replace(path)  # same bytes, another file
+        message = f"{path} was {change}"
+        with pytest.raises(StoreUnavailableError, match=message):
+            await store.put("Bob", BORN)
+        with pytest.raises(StoreUnavailableError, match=message):
+            await store.check()
+        assert await store.get("Ann") == BORN  # reads go on from the files the store has open
+
+    in_stores(scenario)
+
+
+def test_a_database_replaced_between_the_check_and_the_commit_gets_no_acknowledgement(
+    in_stores: Runner, database: Path
+) -> None:
+    """The file is swapped while the group's transaction runs, after the check that precedes
+    the commit: the commit lands in the file the store has open, not the one at the path, so
+    the PUT must fail rather than be acknowledged."""
+
+    def swap() -> None:  # a consistent copy (SQLite's backup) of what is committed: Ann
+        copy = database.with_name("copy.db")
+        with closing(sqlite3.connect(database)) as source, closing(sqlite3.connect(copy)) as target:
+            source.backup(target)
+        copy.replace(database)
+
+    async def scenario(store: SQLiteStore) -> None:
+        store._db.create_function("swap", 0, swap)
+        store._db.execute(
+            "CREATE TEMP TRIGGER swap_on_bob AFTER INSERT ON birthdays "
+            "WHEN NEW.username = 'Bob' BEGIN SELECT swap(); END"
+        )
+        await store.put("Ann", BORN)
+        with pytest.raises(StoreUnavailableError, match="was replaced"):
+            await store.put("Bob", BORN)
+
+    in_stores(scenario)
+    # The file at the path has Ann, not Bob, even with what the store left beside it replayed.
+    assert stored(database) == {"Ann": BORN.isoformat()}
+
+
+def probe_writes(database: Path) -> int:
+    with sqlite3.connect(database) as db:
+        row = db.execute("SELECT writes FROM readiness_probe").fetchone()
+        return 0 if row is None else int(row[0])
+
+
+def test_readiness_writes_only_while_no_write_is_known_to_work(database: Path) -> None:
+    async def scenario() -> None:
+        store = SQLiteStore(str(database), timeout=0.2)
+        try:
+            await store.check()  # nothing written yet: the check writes once
+            await store.check()
+            await store.put("Ann", BORN)
+            await store.check()
+            assert probe_writes(database) == 1
+            with write_lock(database):
+                with pytest.raises(StoreUnavailableError):
+                    await store.put("Bob", BORN)
+                for _ in range(2):  # not ready while writes fail
+                    with pytest.raises(StoreUnavailableError, match="still locked"):
+                        await store.check()
+            await store.check()  # ready again once a write works, without a PUT
+            await store.check()
+            assert probe_writes(database) == 2
+        finally:
+            await store.close()
+
+    asyncio.run(scenario())
 
 
 @pytest.mark.parametrize(
