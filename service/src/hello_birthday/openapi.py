@@ -117,7 +117,9 @@ DOCUMENT: Final[dict[str, Any]] = {
         "/readyz": {
             "get": {
                 "operationId": "readiness",
-                "summary": "Readiness: the store answers and the process is not shutting down.",
+                "summary": (
+                    "Readiness: the store can read and write, and the process is not shutting down."
+                ),
                 "responses": {
                     "200": _json("Ready.", "Status"),
                     "405": _NOT_ALLOWED,
