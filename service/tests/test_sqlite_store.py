@@ -218,6 +218,32 @@ def test_a_put_queued_while_a_group_waits_for_the_lock_commits_after_it(
     assert stored(database) == {"Ann": BORN.isoformat(), "Bob": REBORN.isoformat()}
 
 
+def test_a_put_queued_behind_a_group_waiting_for_the_lock_fails_by_its_own_deadline(
+    database: Path,
+) -> None:
+    """Not after a store timeout more: the group before it used up its own first."""
+    timeout = 0.5
+
+    async def scenario() -> None:
+        store = SQLiteStore(str(database), timeout=timeout)
+        loop = asyncio.get_running_loop()
+        try:
+            with write_lock(database):
+                first = asyncio.create_task(store.put("Ann", BORN))
+                await asyncio.sleep(0.1)  # Ann's group is waiting for the lock
+                queued_at = loop.time()
+                with pytest.raises(StoreUnavailableError, match="still locked"):
+                    await store.put("Bob", BORN)
+                waited = loop.time() - queued_at
+                with pytest.raises(StoreUnavailableError):
+                    await first
+        finally:
+            await store.close()
+        assert waited < timeout + 0.1, f"{waited:.2f} s"  # not about twice the timeout
+
+    asyncio.run(scenario())
+
+
 def test_closing_commits_the_writes_still_queued(database: Path) -> None:
     async def scenario() -> None:
         store = SQLiteStore(str(database), timeout=1.0)

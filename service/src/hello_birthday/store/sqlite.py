@@ -16,14 +16,15 @@ killed between its commit and its bump, reaches a worker that cached the user on
 PUT or a restart.
 
 Writes are committed in groups: the PUTs that reach the store in one pass of the event loop
-share one transaction, and each answers once it is committed. A commit of its own took 33 to
-38 us here, one of a group of twenty about 7.5 us; a group fails or succeeds as a whole. Before
-and after each commit the database and its log at their paths must still be the files this
-worker opened (hello_birthday.store.files): a write into a file deleted or replaced meanwhile
-is answered with an error, never acknowledged. No commit starts while the log is over
-WAL_LIMIT_BYTES: that only happens when checkpoints cannot complete (another connection keeps
-an old snapshot open), and then writes wait for one, up to the store timeout, rather than fill
-the disk.
+share one transaction, and each answers once it is committed. A commit of its own took 33 to 38
+us here, one of a group of twenty about 7.5 us; a group fails or succeeds as a whole. A write
+waits for a locked database at most the store timeout from its arrival, queued behind a group
+that waited first or not. Before and after each commit the database and its log at their paths
+must still be the files this worker opened (hello_birthday.store.files): a write into a file
+deleted or replaced meanwhile is answered with an error, never acknowledged. No commit starts
+while the log is over WAL_LIMIT_BYTES: that only happens when checkpoints cannot complete
+(another connection keeps an old snapshot open), and then writes wait for one, up to the store
+timeout, rather than fill the disk.
 
 Readiness (check) asks for what requests need: the files are the store's, a read works, and,
 when no write has succeeded since the last failure (or since the start), a write works: one
@@ -133,8 +134,9 @@ class SQLiteStore:
         # The dates of birth read (None: unknown users too) since the generation last moved.
         self._cache: dict[str, date | None] = {}
         self._cached_generation = self._generation.read()
-        # Writes waiting for the next group commit, and the task that commits them.
-        self._writes: list[tuple[Write, asyncio.Future[None]]] = []
+        # Writes waiting for the next group commit (with their deadlines), and the task that
+        # commits them.
+        self._writes: list[tuple[Write, float, asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
         self._timeout = timeout
         # Whether the last group committed; none has yet, so readiness tries a write first.
@@ -145,9 +147,11 @@ class SQLiteStore:
         self._wal_bytes = 0
         self._checkpointer = Checkpointer(self._files, min(CHECKPOINT_BUSY_SECONDS, timeout / 4))
 
-    async def _retried(self, attempt: Callable[[], T], action: str) -> T:
-        """attempt(), again while it raises _BusyError, with pauses, until the store timeout."""
-        deadline: float | None = None
+    async def _retried(
+        self, attempt: Callable[[], T], action: str, deadline: float | None = None
+    ) -> T:
+        """attempt(), again while it raises _BusyError, with pauses, until the deadline (by
+        default the store timeout from the first wait)."""
         pause = FIRST_PAUSE_SECONDS
         while True:
             try:
@@ -163,10 +167,18 @@ class SQLiteStore:
             await asyncio.sleep(pause)
             pause = min(pause * 2, LONGEST_PAUSE_SECONDS)
 
-    async def _execute(self, statement: str, parameters: tuple[str, ...], action: str) -> Any:
-        """Run one statement, its first row back; a locked database is retried until the store
-        timeout."""
-        return await self._retried(lambda: self._step(statement, parameters, action), action)
+    async def _execute(
+        self,
+        statement: str,
+        parameters: tuple[str, ...],
+        action: str,
+        deadline: float | None = None,
+    ) -> Any:
+        """Run one statement, its first row back; a locked database is retried until the
+        deadline (by default the store timeout)."""
+        return await self._retried(
+            lambda: self._step(statement, parameters, action), action, deadline
+        )
 
     def _step(self, statement: str, parameters: tuple[str, ...], action: str) -> Any:
         try:
@@ -198,8 +210,11 @@ class SQLiteStore:
         await self._write((username, born.isoformat()))
 
     async def _write(self, write: Write) -> None:
-        committed = asyncio.get_running_loop().create_future()
-        self._writes.append((write, committed))
+        loop = asyncio.get_running_loop()
+        committed = loop.create_future()
+        # Its deadline runs from now: queued behind a group that waits for the lock, it must not
+        # then wait a whole store timeout more.
+        self._writes.append((write, loop.time() + self._timeout, committed))
         if self._writer is None or self._writer.done():
             # Its first step runs in the next pass, once this pass's other PUTs have queued.
             self._writer = asyncio.create_task(self._commit_writes())
@@ -209,13 +224,14 @@ class SQLiteStore:
         while self._writes:
             group, self._writes = self._writes, []
             try:
-                await self._commit([write for write, _ in group])
+                # The first write's deadline is the group's: the earliest.
+                await self._commit([write for write, _, _ in group], deadline=group[0][1])
             except Exception as error:  # every write of the group fails as the group did
                 outcome: BaseException | None = error
             else:
                 outcome = None
             self._writes_work = outcome is None
-            for _, committed in group:
+            for _, _, committed in group:
                 if committed.done():  # its request was cancelled
                     continue
                 if outcome is None:
@@ -223,14 +239,14 @@ class SQLiteStore:
                 else:
                     committed.set_exception(outcome)
 
-    async def _commit(self, group: list[Write]) -> None:
+    async def _commit(self, group: list[Write], deadline: float) -> None:
         if self._wal_bytes > WAL_LIMIT_BYTES:
-            await self._retried(self._wal_has_room, "write")
+            await self._retried(self._wal_has_room, "write", deadline)
         if self._reopen:
             self._reopen_connection()
         # The write lock is waited for like any locked statement; from there on nothing awaits,
         # so no GET on this connection runs inside the transaction.
-        await self._execute("BEGIN IMMEDIATE", (), "write")
+        await self._execute("BEGIN IMMEDIATE", (), "write", deadline)
         try:
             self._files.check_data()  # never append to a log that is no longer the database's
             users = [write for write in group if write is not None]
