@@ -432,6 +432,25 @@ def test_a_file_deleted_or_replaced_under_the_store_refuses_writes_and_readiness
     in_stores(scenario)
 
 
+def test_nothing_is_appended_to_the_log_of_a_database_that_was_replaced(
+    in_stores: Runner, database: Path
+) -> None:
+    """The log at the path holds the old database's pages: appended to, it would be replayed
+    into the new file at the next start."""
+
+    async def scenario(store: SQLiteStore) -> None:
+        await store.put("Ann", BORN)
+        with old_snapshot(database):  # no checkpoint may shrink the log meanwhile
+            before = wal_bytes(database)
+            shutil.copyfile(database, f"{database}.new")
+            Path(f"{database}.new").replace(database)
+            with pytest.raises(StoreUnavailableError, match="was replaced"):
+                await store.put("Bob", BORN)
+            assert wal_bytes(database) == before
+
+    in_stores(scenario)
+
+
 def test_a_database_replaced_between_the_check_and_the_commit_gets_no_acknowledgement(
     in_stores: Runner, database: Path
 ) -> None:
@@ -446,8 +465,9 @@ def test_a_database_replaced_between_the_check_and_the_commit_gets_no_acknowledg
         copy.replace(database)
 
     async def scenario(store: SQLiteStore) -> None:
-        store._db.create_function("swap", 0, swap)
-        store._db.execute(
+        db = store._connection()
+        db.create_function("swap", 0, swap)
+        db.execute(
             "CREATE TEMP TRIGGER swap_on_bob AFTER INSERT ON birthdays "
             "WHEN NEW.username = 'Bob' BEGIN SELECT swap(); END"
         )

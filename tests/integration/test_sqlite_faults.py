@@ -148,10 +148,12 @@ def test_a_read_only_database_file_is_not_ready_until_it_can_be_written(
 
     with read_only(path):
         service = start_service(sqlite_env(path), ready=False)
-        assert_stored(client, service, before)  # reads still work
+        # Not opened read-only, which SQLite would not undo: no call works until it can write.
+        assert_refused(client.get(f"{service.url}/hello/{before}"))
         assert_refused(put(client, service, during))
         assert_problem(client.get(f"{service.url}/readyz"), 503)
-        assert any("readonly" in message for message in error_lines(service)), service.log_tail()
+        lines = error_lines(service)
+        assert any(f"{path} is read-only" in line for line in lines), service.log_tail()
 
     users = (before, during)
     recovered(client, service, start_service, path=path, users=users, cause_gone="it is writable")

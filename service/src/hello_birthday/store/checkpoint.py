@@ -31,9 +31,6 @@ import sqlite3
 import threading
 from typing import Final
 
-from hello_birthday.store.base import StoreUnavailableError
-from hello_birthday.store.files import StoreFiles
-
 CHECKPOINT_INTERVAL_SECONDS: Final = 1.0
 #: The longest the TRUNCATE step waits for the write lock or for readers, holding writers back.
 CHECKPOINT_BUSY_SECONDS: Final = 0.1
@@ -42,16 +39,25 @@ WAL_RESET_BYTES: Final = 8 * 1024 * 1024
 
 
 class Checkpointer:
-    """The checkpoint thread of one store, with its own connection to the database."""
+    """The checkpoint thread of one store, with a connection of its own to the database."""
 
-    def __init__(self, files: StoreFiles, busy_seconds: float) -> None:
-        self._files = files
+    def __init__(self, path: str, busy_seconds: float) -> None:
+        self._path = path
         self._busy_seconds = busy_seconds
         #: Why the last round did not reset the log, for the store's error messages.
         self.last_problem: str | None = None
         self._wake = threading.Event()
         self._closed = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Open its connection (next to the store's: the same file) and start the thread."""
+        database = sqlite3.connect(
+            self._path, timeout=self._busy_seconds, isolation_level=None, check_same_thread=False
+        )
+        self._thread = threading.Thread(
+            target=self._run, args=(database,), name="sqlite-checkpoint", daemon=True
+        )
         self._thread.start()
 
     def wake(self) -> None:
@@ -61,35 +67,22 @@ class Checkpointer:
     def close(self) -> None:
         self._closed.set()
         self._wake.set()
-        self._thread.join()
+        if self._thread is not None:
+            self._thread.join()
 
-    def _run(self) -> None:
-        database: sqlite3.Connection | None = None
+    def _run(self, database: sqlite3.Connection) -> None:
         try:
             while self._next_round():
                 try:
-                    if database is None:
-                        # Never open a file that has taken the place of the store's: the log at
-                        # the path holds the store's pages, and would be copied into it.
-                        self._files.check_data()
-                        database = sqlite3.connect(
-                            self._files.database, timeout=self._busy_seconds, isolation_level=None
-                        )
                     self.last_problem = _checkpoint(database)
-                except (sqlite3.Error, StoreUnavailableError) as error:
-                    # A connection opened while the file was read-only stays read-only: the
-                    # next round opens a new one.
-                    self.last_problem = f"checkpoint failed: {error}"
-                    if database is not None:
-                        database.close()
-                        database = None
+                except sqlite3.Error as error:
+                    self.last_problem = f"the last checkpoint failed: {error}"
                 if self.last_problem is not None:
                     # A whole interval, even if woken: a checkpoint that cannot complete holds
                     # writers back for its busy timeout each time.
                     self._closed.wait(CHECKPOINT_INTERVAL_SECONDS)
         finally:
-            if database is not None:
-                database.close()
+            database.close()
 
     def _next_round(self) -> bool:
         """Wait for the tick or a wake-up; False once the store is closing."""
@@ -103,5 +96,5 @@ def _checkpoint(database: sqlite3.Connection) -> str | None:
     database.execute("PRAGMA wal_checkpoint(PASSIVE)")
     busy, _, _ = database.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
     if busy:
-        return "a checkpoint could not complete: another connection held a lock or an old snapshot"
+        return "the last checkpoint could not complete: a lock or an old snapshot held elsewhere"
     return None

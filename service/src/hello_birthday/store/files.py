@@ -77,7 +77,7 @@ class StoreFiles:
 
     def _is_own(self, path: str) -> bool:
         try:
-            return _identity(os.stat(path)) == self._opened[path]
+            return _identity(os.stat(path)) == self._opened.get(path)
         except OSError:
             return False
 

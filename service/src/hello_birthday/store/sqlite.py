@@ -29,12 +29,14 @@ timeout, rather than fill the disk.
 Readiness (check) asks for what requests need: the files are the store's, a read works, and,
 when no write has succeeded since the last failure (or since the start), a write works: one
 upsert of a single-row table, readiness_probe. So readiness writes nothing while writes
-succeed, and turns ready again by itself once they can (space freed on a full disk, a read-only
-file made writable: SQLite keeps a connection opened read-only so, so it is opened again).
+succeed, and turns ready again by itself once they can (space freed on a full disk, say). A
+database file that is read-only at start is not opened until it can be written (see
+_connection): until then every call fails, readiness included.
 """
 
 import asyncio
 import contextlib
+import os
 import sqlite3
 from collections.abc import Callable
 from datetime import date
@@ -121,14 +123,24 @@ def _connect(path: str, busy_seconds: float) -> sqlite3.Connection:
     return db
 
 
+def _read_only(path: str) -> bool:
+    """The database file exists and this process may not write it (permissions, chattr +i, a
+    read-only filesystem)."""
+    return os.path.exists(path) and not os.access(path, os.W_OK)
+
+
 class SQLiteStore:
     def __init__(self, path: str, timeout: float) -> None:
         self._path = path
+        self._timeout = timeout
         self._files = StoreFiles(path)
+        # Opened at once, or on first need if the file is read-only now (see _connection).
+        self._db: sqlite3.Connection | None = None
+        self._checkpointer = Checkpointer(path, min(CHECKPOINT_BUSY_SECONDS, timeout / 4))
         try:
-            self._db = _connect(path, timeout)
             self._generation = SharedGeneration(self._files.generation)
-            self._files.remember()  # SQLite has opened the log and its index by now
+            if not _read_only(path):
+                self._open(timeout)
         except (sqlite3.Error, OSError) as error:
             raise StoreUnavailableError(f"cannot open SQLite database {path!r}: {error}") from error
         # The dates of birth read (None: unknown users too) since the generation last moved.
@@ -138,14 +150,40 @@ class SQLiteStore:
         # commits them.
         self._writes: list[tuple[Write, float, asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
-        self._timeout = timeout
         # Whether the last group committed; none has yet, so readiness tries a write first.
         self._writes_work = False
-        # The connection was opened while the file was read-only: open it again to write.
-        self._reopen = False
         # The log's size after the last commit (the write-ahead log's file, in bytes).
         self._wal_bytes = 0
-        self._checkpointer = Checkpointer(self._files, min(CHECKPOINT_BUSY_SECONDS, timeout / 4))
+
+    def _open(self, busy_seconds: float) -> sqlite3.Connection:
+        db = _connect(self._path, busy_seconds)
+        try:
+            self._files.remember()  # SQLite has opened the log and its index by now
+            self._checkpointer.start()
+        except BaseException:
+            db.close()
+            raise
+        self._db = db
+        return db
+
+    def _connection(self) -> sqlite3.Connection:
+        """The store's connection, opened now if the file was read-only until now.
+
+        SQLite would open a read-only file read-only and stay so, and create the log and its
+        index with the file's permissions (read-only too, for a user other than root): nothing
+        would let the store write again short of a restart. So it does not open such a file at
+        all, and answers every call with an error until the file can be written.
+        """
+        if self._db is not None:
+            return self._db
+        if _read_only(self._path):
+            raise StoreUnavailableError(f"the SQLite database {self._path} is read-only")
+        try:
+            return self._open(0.0)  # on the event loop: a locked database fails at once
+        except (sqlite3.Error, OSError) as error:
+            raise StoreUnavailableError(
+                f"cannot open SQLite database {self._path!r}: {error}"
+            ) from error
 
     async def _retried(
         self, attempt: Callable[[], T], action: str, deadline: float | None = None
@@ -182,7 +220,7 @@ class SQLiteStore:
 
     def _step(self, statement: str, parameters: tuple[str, ...], action: str) -> Any:
         try:
-            return self._db.execute(statement, parameters).fetchone()
+            return self._connection().execute(statement, parameters).fetchone()
         except sqlite3.Error as error:
             if _code(error) in _LOCKED:
                 raise _BusyError("still locked") from error
@@ -240,28 +278,26 @@ class SQLiteStore:
                     committed.set_exception(outcome)
 
     async def _commit(self, group: list[Write], deadline: float) -> None:
+        db = self._connection()
         if self._wal_bytes > WAL_LIMIT_BYTES:
             await self._retried(self._wal_has_room, "write", deadline)
-        if self._reopen:
-            self._reopen_connection()
         # The write lock is waited for like any locked statement; from there on nothing awaits,
         # so no GET on this connection runs inside the transaction.
         await self._execute("BEGIN IMMEDIATE", (), "write", deadline)
         try:
             self._files.check_data()  # never append to a log that is no longer the database's
             users = [write for write in group if write is not None]
-            self._db.executemany(_UPSERT, users)
+            db.executemany(_UPSERT, users)
             if len(users) < len(group):
-                self._db.execute(_PROBE_SCHEMA)
-                self._db.execute(_PROBE)
-            self._db.execute("COMMIT")
+                db.execute(_PROBE_SCHEMA)
+                db.execute(_PROBE)
+            db.execute("COMMIT")
         except sqlite3.Error as error:
-            self._reopen = _code(error) == sqlite3.SQLITE_READONLY
             raise StoreUnavailableError(f"SQLite write failed: {error}") from error
         finally:
-            if self._db.in_transaction:  # whatever failed, the next group must find none open
+            if db.in_transaction:  # whatever failed, the next group must find none open
                 with contextlib.suppress(sqlite3.Error):
-                    self._db.execute("ROLLBACK")
+                    db.execute("ROLLBACK")
         # Before the 204s: no GET that starts after them can be answered from a cache.
         self._generation.bump()
         # And the files again: one deleted or replaced since the check above holds this group,
@@ -277,22 +313,8 @@ class SQLiteStore:
             why = self._checkpointer.last_problem or "no checkpoint has completed since"
             raise _BusyError(f"the write-ahead log is over {WAL_LIMIT_BYTES >> 20} MiB ({why})")
 
-    def _reopen_connection(self) -> None:
-        """A connection SQLite opened read-only stays so: open another, then close the old.
-
-        In that order: closing the last connection to a database removes its log, and the
-        store would see a file other than its own at the log's path.
-        """
-        self._files.check_data()  # the database at the path is still the store's
-        try:
-            fresh = _connect(self._path, 0.0)
-        except sqlite3.Error as error:
-            raise StoreUnavailableError(f"SQLite write failed: {error}") from error
-        self._db.close()
-        self._db = fresh
-        self._reopen = False
-
     async def check(self) -> None:
+        self._connection()
         self._files.check_all()
         await self._execute("SELECT 1 FROM birthdays LIMIT 1", (), "check")
         if not self._writes_work:
@@ -302,6 +324,7 @@ class SQLiteStore:
         if self._writer is not None:
             await self._writer  # the last group commits before the connection closes
         self._checkpointer.close()
-        self._db.close()
+        if self._db is not None:
+            self._db.close()
         self._generation.close()
         self._files.remove_orphaned_log()
