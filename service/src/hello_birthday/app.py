@@ -123,9 +123,10 @@ class Service:
             yield
         finally:
             self._store = None
-            await store.close()
+            # The counts not yet logged, before anything else can fail.
             self.store_failures.flush()
             self.data_errors.flush()
+            await store.close()
 
     async def get_greeting(self, request: Request) -> Response:
         username = _username(request)
