@@ -2,10 +2,14 @@
 
 import asyncio
 import json
+import logging
+import sqlite3
 from collections.abc import Callable
+from contextlib import closing
 from datetime import date
 from urllib.parse import unquote
 
+import boto3
 import pytest
 from httpx2 import Response
 from starlette.testclient import TestClient
@@ -14,6 +18,7 @@ from starlette.types import Message, Receive
 from hello_birthday import request_body
 from hello_birthday.openapi import MAX_BODY_BYTES
 from hello_birthday.request_body import DRAIN_BYTES
+from hello_birthday.store.schema import DATE_OF_BIRTH, PARTITION_KEY
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -323,3 +328,31 @@ def test_readiness_fails_once_shutdown_has_begun(client: TestClient) -> None:
     client.app.app.state.service.shutdown.set()  # type: ignore[attr-defined]
     assert_problem(client.get("/readyz"), 503)
     assert client.get("/healthz").status_code == 200
+
+
+def store_outside_the_service(store_url: str, username: str, date_of_birth: str) -> None:
+    """Write a row as a tool or a person would, without the service's checks."""
+    kind, _, location = store_url.partition(":///")
+    if kind == "sqlite":
+        with closing(sqlite3.connect(location)) as db, db:
+            db.execute("INSERT INTO birthdays VALUES (?, ?)", (username, date_of_birth))
+        return
+    table = store_url.removeprefix("dynamodb://")
+    item = {PARTITION_KEY: {"S": username}, DATE_OF_BIRTH: {"S": date_of_birth}}
+    boto3.client("dynamodb").put_item(TableName=table, Item=item)
+
+
+def test_a_stored_date_that_is_not_a_date_is_a_500_problem_logged_without_it(
+    client: TestClient, store_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    store_outside_the_service(store_url, "Olga", "1990-02-30")
+    with caplog.at_level(logging.ERROR, logger="hello_birthday"):
+        problem = assert_problem(client.get("/hello/Olga"), 500)
+    assert problem["type"] == "urn:hello-birthday:problem:invalid-stored-date"
+    assert "Olga" in str(problem["detail"])
+    [record] = [record for record in caplog.records if record.name == "hello_birthday"]
+    assert "Olga" in record.getMessage()
+    assert "1990-02-30" not in caplog.text
+    assert record.exc_info is None  # one line, no traceback
+    assert put(client, "Olga", {"dateOfBirth": "1990-11-30"}) == 204  # a PUT repairs it
+    assert message(client, "Olga") == "Hello, Olga! Your birthday is in 2 day(s)"

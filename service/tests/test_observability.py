@@ -132,6 +132,31 @@ def test_store_outage_is_a_quick_503_and_liveness_stays_up(
     assert 'store_errors_total{operation="put"} 1.0' in metrics
 
 
+def test_store_failures_are_logged_with_their_cause_without_a_line_per_request(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{closed_port()}")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    caplog.set_level(logging.ERROR, logger="hello_birthday")
+    app = create_app(Settings(store_url="dynamodb://birthdays"))
+    with TestClient(app) as client:
+        assert client.get("/hello/Kim").status_code == 503
+        first = [record.getMessage() for record in caplog.records]
+        for _ in range(5):
+            assert client.put("/hello/Kim", json={"dateOfBirth": "1990-01-01"}).status_code == 503
+        assert client.get("/readyz").status_code == 503
+        assert len(caplog.records) == 1  # the others are counted within the interval
+    # At shutdown, the line for the failures counted since.
+    [summary] = caplog.records[1:]
+    assert len(first) == 1
+    assert first[0].startswith("store unavailable: get: DynamoDB call failed: ")
+    assert "Connect" in first[0]  # the cause: the endpoint refused the connection
+    assert summary.getMessage().startswith("store unavailable: check: ")
+    assert getattr(summary, "fields", None) == {"count": 6}
+
+
 @pytest.fixture
 def restored_logging() -> Iterator[None]:
     """Undoes the server's logging configuration after a test that applies it."""
@@ -153,3 +178,13 @@ def test_the_dynamodb_clients_own_warnings_are_json_lines_too(
     assert line["logger"] == "aiodynamo.credentials"
     assert line["level"] == "warning"
     assert line["message"] == "Candidate 'container' failed"
+
+
+def test_an_events_own_fields_are_fields_of_its_json_line(
+    restored_logging: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    logging.config.dictConfig(uvicorn_log_config("info"))
+    logging.getLogger("hello_birthday").error("store unavailable", extra={"fields": {"count": 3}})
+    line = json.loads(capsys.readouterr().out)
+    assert line["message"] == "store unavailable"
+    assert line["count"] == 3

@@ -2,7 +2,8 @@
 
 Each round starts every server afresh (timing its start), then the configurations take turns,
 so that the load of other work on the machine falls on all of them alike and their ratios stay
-meaningful; the rounds' medians are reported.
+meaningful; the rounds' medians are reported. Then the soak: PUTs at full speed on a fresh
+SQLite server for minutes, its files watched (tests/bench/soak.py).
 Run as `python -m tests.bench.harness --help` from the repository root.
 """
 
@@ -24,7 +25,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Final
 
 from hello_birthday.serving import HTTP_PARSER, HttpParser
-from tests.bench import dynamodb, profiling, report, wakeups
+from tests.bench import dynamodb, profiling, report, soak, wakeups
 from tests.bench.load import Measurement, median, run_wrk, wrk_path, wrk_version
 from tests.bench.seed import MAX_USERS, seed_users
 from tests.bench.servers import (
@@ -83,6 +84,9 @@ OTHER_PARSER_CONFIGS = [
         http=OTHER_PARSER,
     ),
 ]
+SOAK = Config(report.SOAK, "PUT /hello/{user}, SQLite, sustained", "sqlite", method="PUT")
+#: The SQLite file of a server's own directory.
+DATABASE = "bench.db"
 #: The direct calls timed in turns with the service's DynamoDB row, each at concurrency 1.
 DIRECT_ROWS = {
     report.GET_ITEM_DIRECT: "boto3 GetItem direct to moto",
@@ -98,6 +102,18 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--duration", type=int, default=10, help="seconds per timed run")
     parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up per server")
     parser.add_argument("--users", type=int, default=1000, help="users seeded and requested")
+    parser.add_argument(
+        "--soak-seconds", type=int, default=600, help="length of the soak (0: no soak)"
+    )
+    parser.add_argument(
+        "--soak-window",
+        type=int,
+        default=60,
+        help="seconds per wrk run of the soak: the p99 of the first and of the last are shown",
+    )
+    parser.add_argument(
+        "--soak-only", action="store_true", help="run the soak alone, without the other rows"
+    )
     parser.add_argument("--output", type=Path, default=Path("bench-results.json"))
     parser.add_argument("--check", action="store_true", help="exit 1 if any target is missed")
     parser.add_argument(
@@ -114,6 +130,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if not 1 <= args.users <= MAX_USERS:
         parser.error(f"--users must be between 1 and {MAX_USERS}")
+    if args.soak_window < 1 or args.soak_seconds < 0 or args.soak_seconds % args.soak_window:
+        parser.error("--soak-seconds must be a multiple of --soak-window (at least 1 s), or 0")
+    if args.soak_only and not args.soak_seconds:
+        parser.error("--soak-only needs --soak-seconds above 0")
     return args
 
 
@@ -128,17 +148,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     started = time.monotonic()
     load_before = os.getloadavg()
-    rows = benchmark(args)
+    rows = [] if args.soak_only else benchmark(args)
+    soaked = _soak(args) if args.soak_seconds else None
     load_after = os.getloadavg()
-    found = report.targets(rows)
+    found = [
+        *(report.targets(rows) if rows else []),
+        *(report.soak_targets(soaked) if soaked else []),
+    ]
     machine = _machine(load_before, load_after)
-    print(report.table(rows, found))
+    if rows:
+        print(report.table(rows, found))
+    if soaked:
+        print(f"\n{report.soak_table(soaked, found)}")
     results = {
         "command": ["nox", "-s", "bench", "--", *(argv or sys.argv[1:])],
         "machine": machine,
         "settings": {key: str(value) for key, value in vars(args).items()},
         "seconds": round(time.monotonic() - started, 1),
-        **report.as_json(rows, found),
+        **report.as_json(rows, soaked, found),
     }
     args.output.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nload average (1/5/15 min) before {_loads(load_before)}, after {_loads(load_after)}")
@@ -228,6 +255,28 @@ def _round(
     return samples, beside
 
 
+def _soak(args: argparse.Namespace) -> report.Soak:
+    """PUTs at full speed for --soak-seconds on a fresh server, in windows of --soak-window."""
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-soak-") as workdir,
+        _start(SOAK, Path(workdir), emulator=None) as server,
+    ):
+        _seed(server, args.users)
+        with soak.watched(server.child.log_path.with_name(DATABASE)) as peaks:
+            windows = []
+            for number in range(1, args.soak_seconds // args.soak_window + 1):
+                windows.append(_load(SOAK, server, args.users, args.soak_window))
+                _progress(f"soak window {number}: {windows[-1]}, {_sizes(peaks)} so far")
+    return report.Soak(args.soak_window, windows, peaks.wal, peaks.footprint, samples=peaks.samples)
+
+
+def _sizes(peaks: soak.Peaks) -> str:
+    return (
+        f"peak log {peaks.wal / report.MIB:.1f} MiB, "
+        f"peak footprint {peaks.footprint / report.MIB:.1f} MiB"
+    )
+
+
 def _seed(server: Server, users: int) -> None:
     try:
         seed_users(server.port, users)
@@ -241,19 +290,20 @@ def _seed(server: Server, users: int) -> None:
 
 
 @contextmanager
-def _start(config: Config, workdir: Path, emulator: Emulator) -> Iterator[Server]:
-    """Start the configuration's server in a fresh directory of its own (a new SQLite file)."""
+def _start(config: Config, workdir: Path, emulator: Emulator | None) -> Iterator[Server]:
+    """Start the configuration's server in a fresh directory of its own (a new SQLite file);
+    the emulator is the DynamoDB configurations' only."""
     directory = Path(tempfile.mkdtemp(prefix=f"{config.name}-", dir=workdir))
     if config.server == "baseline":
         env = _service_env({})
         # Served as the service is, through hello_birthday.serving, with the same options.
         program = [sys.executable, "-m", "tests.bench.serve", "baseline", "--http", config.http]
     else:
-        env = _service_env(
-            dynamodb.service_env(emulator)
-            if config.server == "dynamodb"
-            else {"HELLO_STORE": f"sqlite:///{directory / 'bench.db'}"}
-        )
+        if config.server == "dynamodb":
+            assert emulator is not None
+            env = _service_env(dynamodb.service_env(emulator))
+        else:
+            env = _service_env({"HELLO_STORE": f"sqlite:///{directory / DATABASE}"})
         program = (
             [_console_script()]
             if config.http == HTTP_PARSER

@@ -2,6 +2,8 @@
 
 import re
 
+import pytest
+
 from . import report
 from .load import Measurement
 
@@ -79,3 +81,53 @@ def test_a_service_quicker_than_boto3_shows_what_it_adds_over_its_own_store_call
     assert found[report.GET_DYNAMODB, OVER_GET_ITEM].measured.startswith("-0.60 ms")
     assert found[report.GET_DYNAMODB, OVER_GET_ITEM].passed
     assert report.store_call_overhead(rows).endswith(": 0.40 ms (rounds: 0.50, 0.40, 0.40)")
+
+
+def soak(*p99s: float, wal_mib: float, footprint_mib: float, errors: int = 0) -> report.Soak:
+    windows = [Measurement(rps=6_000, p50_ms=7, p99_ms=p99, errors=errors) for p99 in p99s]
+    mib = 1024 * 1024
+    return report.Soak(60, windows, int(wal_mib * mib), int(footprint_mib * mib), samples=6000)
+
+
+def soak_verdicts(result: report.Soak) -> dict[str, report.Target]:
+    return {target.goal.split(" <= ")[0]: target for target in report.soak_targets(result)}
+
+
+FOOTPRINT = "peak footprint (database, -wal, -shm, -generation)"
+
+
+def test_a_soak_within_the_bound_without_errors_passes_and_shows_its_first_and_last_p99() -> None:
+    result = soak(20.0, 24.0, 31.5, wal_mib=8.4, footprint_mib=64.0)  # at the bound is within
+    found = report.soak_targets(result)
+    assert all(target.passed for target in found)
+    assert soak_verdicts(result)[FOOTPRINT].measured == "64.0 MiB"
+    table = report.soak_table(result, found)
+    assert "| soak-put-sqlite-1w | 6,000 | 20.00 | 31.50 | 8.4 | 64.0 | 0 | pass |" in table
+    assert "p99 ms, first 60 s | p99 ms, last 60 s" in table
+
+
+@pytest.mark.parametrize(
+    ("wal_mib", "footprint_mib", "errors", "missed"),
+    [
+        (64.1, 64.1, 0, {"peak write-ahead log", FOOTPRINT}),
+        (30.0, 64.1, 0, {FOOTPRINT}),
+        (30.0, 31.0, 1, {"no failed requests"}),
+    ],
+)
+def test_a_soak_over_the_bound_or_with_failed_requests_misses(
+    wal_mib: float, footprint_mib: float, errors: int, missed: set[str]
+) -> None:
+    result = soak(20.0, 20.0, wal_mib=wal_mib, footprint_mib=footprint_mib, errors=errors)
+    verdicts = soak_verdicts(result)
+    assert {goal for goal, target in verdicts.items() if not target.passed} == missed
+    assert "| miss |" in report.soak_table(result, report.soak_targets(result))
+
+
+def test_the_put_target_is_half_the_baseline() -> None:
+    put = row(report.PUT_SQLITE_1W, (5_100, 12, 40), (3_900, 12, 40), (3_400, 12, 40))
+    get = row(report.GET_SQLITE_1W, (9_000, 5, 10), (8_000, 6, 12), (7_000, 7, 14))
+    dynamodb = row(report.GET_DYNAMODB, (107, 8, 13), (107, 8, 13), (107, 8, 13), connections=1)
+    found = verdicts([BASELINE, get, put, dynamodb, DIRECT, STORE])
+    target = found[report.PUT_SQLITE_1W, "req/s vs baseline"]
+    assert target.goal == "req/s vs baseline >= 0.5x"
+    assert not target.passed  # rounds 0.51, 0.49, 0.49

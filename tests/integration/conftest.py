@@ -85,14 +85,15 @@ def store(request: pytest.FixtureRequest) -> dict[str, str]:
 
 @pytest.fixture
 def start_service(tmp_path: Path) -> Iterator[ServiceStarter]:
-    """start_service(env, workers=1): a ready service; every one is stopped at the end."""
+    """start_service(env, workers=1, ready=True): a ready (or only live) service; every one is
+    stopped at the end."""
     started: list[Service] = []
 
-    def start(env: Mapping[str, str], *, workers: int = 1) -> Service:
+    def start(env: Mapping[str, str], *, workers: int = 1, ready: bool = True) -> Service:
         service = Service(env, tmp_path / f"service-{len(started)}.log", workers=workers)
         started.append(service)
         print(f"service {service.url} logs to {tmp_path}")  # shown when the test fails
-        service.start()
+        service.start(ready=ready)
         return service
 
     try:

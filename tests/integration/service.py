@@ -57,9 +57,11 @@ class Service:
         """The process started: uvicorn's supervisor when there are several workers."""
         return self._child.pid
 
-    def start(self) -> None:
-        """Start it and wait for its first /readyz 200."""
-        self._child.start_serving(f"{self.url}/readyz", timeout=READY_SECONDS, status=200)
+    def start(self, *, ready: bool = True) -> None:
+        """Start it and wait for its first /readyz 200 (ready=False: /healthz, for a store that
+        is meant to fail its readiness check)."""
+        probe = "/readyz" if ready else "/healthz"
+        self._child.start_serving(f"{self.url}{probe}", timeout=READY_SECONDS, status=200)
 
     @contextmanager
     def running(self) -> Iterator["Service"]:
@@ -138,6 +140,9 @@ class Service:
 
 
 class ServiceStarter(Protocol):
-    """The start_service fixture: a ready service with env (its store), stopped after the test."""
+    """The start_service fixture: a ready service with env (its store), stopped after the test;
+    ready=False waits for liveness only."""
 
-    def __call__(self, env: Mapping[str, str], *, workers: int = 1) -> Service: ...
+    def __call__(
+        self, env: Mapping[str, str], *, workers: int = 1, ready: bool = True
+    ) -> Service: ...

@@ -17,6 +17,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hello_birthday import birthdays
+from hello_birthday.failure_log import FailureLog
 from hello_birthday.lifecycle import Lifespan, ShutdownSignal, StartError
 from hello_birthday.logs import LOGGER, AccessLog
 from hello_birthday.metrics import MeteredStore, Metrics
@@ -29,12 +30,18 @@ from hello_birthday.problems import (
     handle_problem,
     handle_unexpected,
     invalid_input,
+    invalid_stored_date,
     shutting_down,
     store_unavailable,
 )
 from hello_birthday.request_body import read_json
 from hello_birthday.settings import Settings
-from hello_birthday.store import Store, StoreUnavailableError, open_store
+from hello_birthday.store import (
+    InvalidStoredDataError,
+    Store,
+    StoreUnavailableError,
+    open_store,
+)
 from hello_birthday.today import Clock, Today, utc_now
 
 
@@ -92,6 +99,9 @@ class Service:
         self.shutdown = ShutdownSignal()
         self._metrics_socket = metrics_socket
         self._store: Store | None = None
+        # Each failure that becomes a 503 or a data error, without a line per request.
+        self.store_failures = FailureLog("store unavailable")
+        self.data_errors = FailureLog("stored data invalid")
 
     def routes(self) -> list[Route]:
         return [
@@ -132,13 +142,19 @@ class Service:
                 yield
             finally:
                 self._store = None
+                # The counts not yet logged, before anything else can fail.
+                self.store_failures.flush()
+                self.data_errors.flush()
 
     async def get_greeting(self, request: Request) -> Response:
         username = _username(request)
         try:
             born = await self.store.get(username)
-        except StoreUnavailableError:
-            raise store_unavailable() from None
+        except StoreUnavailableError as error:
+            raise self._unavailable("get", error) from None
+        except InvalidStoredDataError as error:
+            self.data_errors.record(str(error))
+            raise invalid_stored_date(username) from None
         if born is None:
             raise ProblemError(
                 404, "user-not-found", f"No date of birth is saved for {username}; PUT one first."
@@ -159,9 +175,13 @@ class Service:
             raise invalid_input("invalid-date-of-birth", str(error)) from None
         try:
             await self.store.put(username, born)
-        except StoreUnavailableError:
-            raise store_unavailable() from None
+        except StoreUnavailableError as error:
+            raise self._unavailable("put", error) from None
         return Response(status_code=204)
+
+    def _unavailable(self, operation: str, error: StoreUnavailableError) -> ProblemError:
+        self.store_failures.record(f"{operation}: {error}")
+        return store_unavailable()
 
     async def healthz(self, _: Request) -> Response:
         return _json("status", "ok")
@@ -172,8 +192,7 @@ class Service:
         try:
             await self.store.check()
         except StoreUnavailableError as error:
-            LOGGER.warning("readiness check failed: %s", error)
-            raise store_unavailable() from None
+            raise self._unavailable("check", error) from None
         return _json("status", "ready")
 
     async def openapi(self, _: Request) -> Response:

@@ -20,7 +20,7 @@ LONGEST_SPELLING_OF_A_LETTER: Final = 4
 #: before NFC, whose canonical reordering takes time quadratic in a run of combining marks.
 MAX_RAW_USERNAME_LENGTH: Final = MAX_USERNAME_LENGTH * LONGEST_SPELLING_OF_A_LETTER
 # Exactly YYYY-MM-DD: date.fromisoformat alone would also take 20000101 and other ISO forms.
-_ISO_CALENDAR_DATE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+ISO_CALENDAR_DATE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 class InvalidUsernameError(ValueError):
@@ -53,7 +53,7 @@ def _wrong_length(characters: int) -> InvalidUsernameError:
 
 def parse_date_of_birth(value: object, today: date) -> date:
     """Parse a JSON value as a date of birth that lies strictly before ``today``."""
-    if not isinstance(value, str) or not _ISO_CALENDAR_DATE.fullmatch(value):
+    if not isinstance(value, str) or not ISO_CALENDAR_DATE.fullmatch(value):
         raise InvalidDateOfBirthError('dateOfBirth must be a string of the form "YYYY-MM-DD"')
     try:
         born = date.fromisoformat(value)

@@ -79,6 +79,10 @@ DOCUMENT: Final[dict[str, Any]] = {
                     "400": _BAD_USERNAME,
                     "404": _problem("No date of birth is stored for this user."),
                     "405": _NOT_ALLOWED,
+                    "500": _problem(
+                        "The stored date of birth is not a date (written outside the service); "
+                        "type urn:hello-birthday:problem:invalid-stored-date."
+                    ),
                     "503": _UNAVAILABLE,
                 },
             },
@@ -117,7 +121,9 @@ DOCUMENT: Final[dict[str, Any]] = {
         "/readyz": {
             "get": {
                 "operationId": "readiness",
-                "summary": "Readiness: the store answers and the process is not shutting down.",
+                "summary": (
+                    "Readiness: the store can read and write, and the process is not shutting down."
+                ),
                 "responses": {
                     "200": _json("Ready.", "Status"),
                     "405": _NOT_ALLOWED,

@@ -61,6 +61,15 @@ def shutting_down(detail: str) -> ProblemError:
     return ProblemError(503, "shutting-down", detail, {"Retry-After": "1"})
 
 
+def invalid_stored_date(username: str) -> ProblemError:
+    """A stored date that is not a date: the server's data, so a 5xx, but no retry will help."""
+    return ProblemError(
+        500,
+        "invalid-stored-date",
+        f"The date of birth stored for {username} cannot be read; the error has been logged.",
+    )
+
+
 async def handle_problem(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, ProblemError)
     return exc.response()

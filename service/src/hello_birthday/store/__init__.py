@@ -5,10 +5,17 @@ import re
 from collections.abc import Mapping
 from typing import Final, Literal
 
-from hello_birthday.store.base import Store, StoreUnavailableError
+from hello_birthday.store.base import InvalidStoredDataError, Store, StoreUnavailableError
 from hello_birthday.store.sqlite import SQLiteStore
 
-__all__ = ["Store", "StoreUnavailableError", "aws_region", "open_store", "parse_store_url"]
+__all__ = [
+    "InvalidStoredDataError",
+    "Store",
+    "StoreUnavailableError",
+    "aws_region",
+    "open_store",
+    "parse_store_url",
+]
 
 StoreKind = Literal["sqlite", "dynamodb"]
 #: DynamoDB's own rule for table names: a bad one is refused at start, not on every call.

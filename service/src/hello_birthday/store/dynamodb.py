@@ -29,7 +29,7 @@ from aiodynamo.models import StaticDelayRetry
 from yarl import URL
 
 from hello_birthday.store import aws_region
-from hello_birthday.store.base import StoreUnavailableError
+from hello_birthday.store.base import StoreUnavailableError, parse_stored_date
 from hello_birthday.store.schema import DATE_OF_BIRTH, PARTITION_KEY
 
 T = TypeVar("T")
@@ -120,7 +120,7 @@ class DynamoDBStore:
                 message = f"DynamoDB call failed: {error!r}"
             raise StoreUnavailableError(message) from error
 
-    async def _get_date(self, username: str) -> date | None:
+    async def _get_item(self, username: str) -> dict[str, Any] | None:
         try:
             # A PUT followed by a GET must see the new date.
             item: dict[str, Any] = await self._table.get_item(
@@ -128,10 +128,13 @@ class DynamoDBStore:
             )
         except ItemNotFound:
             return None
-        return date.fromisoformat(item[DATE_OF_BIRTH])
+        return item
 
     async def get(self, username: str) -> date | None:
-        return await self._call(lambda: self._get_date(username))
+        item = await self._call(lambda: self._get_item(username))
+        # Outside the call: an item that is not as the service writes it is a data error, not
+        # an unavailable store, and retrying would not change it.
+        return None if item is None else parse_stored_date(username, item.get(DATE_OF_BIRTH))
 
     async def put(self, username: str, born: date) -> None:
         await self._call(
