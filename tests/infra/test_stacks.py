@@ -26,6 +26,8 @@ from stack_builds import (
 )
 
 from hello_birthday.ports import API_PORT, METRICS_PORT
+from hello_birthday.serving import OTHER_OPEN_FILES
+from hello_birthday.settings import Settings
 from hello_birthday.store.schema import ATTRIBUTE_DEFINITIONS, PARTITION_KEY
 from service import deployment_timeout
 
@@ -669,6 +671,18 @@ def test_the_service_may_hold_65536_open_files(built: Build, stack: str) -> None
     assert container(built(stack))["ulimits"] == [
         {"name": "nofile", "softLimit": 65536, "hardLimit": 65536}
     ]
+
+
+@pytest.mark.parametrize("stack", COMPUTE_STACKS)
+def test_the_open_files_limit_covers_the_services_connection_limit(
+    built: Build, stack: str
+) -> None:
+    """The service will not start when its connection limit and its own files need more open
+    files than the task allows: the task's limit must cover what its settings ask for."""
+    build = built(stack)
+    settings = Settings.from_env(environment(build))
+    (nofile,) = container(build)["ulimits"]
+    assert nofile["softLimit"] >= settings.max_connections + OTHER_OPEN_FILES
 
 
 @pytest.mark.parametrize("stack", COMPUTE_STACKS)
