@@ -11,6 +11,7 @@ from typing import Any
 import policy_checks
 import pytest
 import yaml
+from fargate_service import deployment_timeout
 from guardrails import GUARDRAILS
 from stack_builds import (
     ACCOUNT,
@@ -29,7 +30,6 @@ from hello_birthday.ports import API_PORT, METRICS_PORT
 from hello_birthday.serving import OTHER_OPEN_FILES
 from hello_birthday.settings import Settings
 from hello_birthday.store.schema import ATTRIBUTE_DEFINITIONS, PARTITION_KEY
-from service import deployment_timeout
 
 Build = Callable[[str], StackBuild]
 POLICY_CONFIG = {"dev": PROGRAM / "policy" / "policy-config.dev.json"}
