@@ -1,20 +1,20 @@
 """The hello-birthday platform: reads the stack's settings once and wires the components."""
 
+from collections.abc import Sequence
+
 import pulumi
-from access import TaskAccess
-from alerts import Alerts
+from access import TaskAccess, TaskAccessArgs
+from alerts import Alerts, AlertsArgs
 from config import StackSettings, load_settings
 from data import Data
-from edge import Edge
-from network import Network
-from observability import Observability
+from edge import Edge, EdgeArgs
+from fargate_service import FargateService, FargateServiceArgs, Placement, Runtime
+from names import APP_CONTAINER, SERVICE_NAME
+from network import Network, NetworkArgs
+from observability import Observability, ObservabilityArgs
 from provider import aws_provider
-from registry import Registry
-from scaling import Scaling
-
-from service import CONTAINER_NAME, Placement, Runtime, Service, Traffic
-
-SERVICE_NAME = "hello-birthday"
+from registry import Registry, RegistryArgs
+from scaling import Scaling, ScalingArgs
 
 
 def build_compute(
@@ -28,31 +28,80 @@ def build_compute(
 ) -> None:
     """Network, load balancer, ECS service, scaling and alarms (not on LocalStack)."""
     prefix = settings.name_prefix
-    network = Network(prefix, settings.network, settings.region, opts=aws)
+    network = Network(prefix, NetworkArgs(settings.network, settings.region), opts=aws)
     edge = Edge(
         prefix,
-        settings.edge,
-        settings.delivery,
-        short_name=settings.short_name_prefix,
-        vpc_id=network.vpc_id,
-        public_subnet_ids=network.public_subnet_ids,
+        EdgeArgs(
+            settings.edge,
+            settings.delivery,
+            short_name=settings.short_name_prefix,
+            vpc_id=network.vpc_id,
+            public_subnet_ids=network.public_subnet_ids,
+        ),
         opts=aws,
     )
     observability = Observability(
+        prefix, observability_args(settings, edge=edge, alerts=alerts, data=data), opts=aws
+    )
+    service = FargateService(
         prefix,
+        service_args(
+            settings,
+            network=network,
+            edge=edge,
+            access=access,
+            data=data,
+            deployment_alarm_names=observability.deployment_alarm_names,
+        ),
+        opts=aws,
+    )
+    Scaling(
+        prefix,
+        ScalingArgs(
+            settings.scaling,
+            cluster_name=service.cluster_name,
+            service_name=service.service_name,
+            load_balancer_arn_suffix=edge.load_balancer_arn_suffix,
+        ),
+        opts=aws,
+    )
+    pulumi.export("url", edge.url)
+    pulumi.export("cluster_name", service.cluster_name)
+    pulumi.export("service_name", service.service_name)
+    # The service's own container in the task (the deploy program checks the image it runs).
+    pulumi.export("container_name", APP_CONTAINER)
+    pulumi.export("repository_url", registry.repository_url)
+
+
+def observability_args(
+    settings: StackSettings, *, edge: Edge, alerts: Alerts, data: Data
+) -> ObservabilityArgs:
+    """Alarms on the edge, the ECS service, the table and the service's own metrics."""
+    return ObservabilityArgs(
         settings.alarms,
         region=settings.region,
         topic_arn=alerts.topic_arn,
-        load_balancer=edge.load_balancer_arn_suffix,
-        target_groups=[group.arn_suffix for group in edge.target_groups],
-        cluster_name=prefix,
+        load_balancer_arn_suffix=edge.load_balancer_arn_suffix,
+        target_group_arn_suffixes=edge.target_group_arn_suffixes,
+        cluster_name=settings.cluster_name,
         service_name=SERVICE_NAME,
         table_name=data.table_name,
-        opts=aws,
+        metrics_namespace=settings.metrics_namespace,
     )
-    service = Service(
-        prefix,
-        cluster_name=prefix,
+
+
+def service_args(
+    settings: StackSettings,
+    *,
+    network: Network,
+    edge: Edge,
+    access: TaskAccess,
+    data: Data,
+    deployment_alarm_names: Sequence[pulumi.Input[str]],
+) -> FargateServiceArgs:
+    """Tasks in the private subnets, behind the edge, with the roles, logs and table."""
+    return FargateServiceArgs(
+        cluster_name=settings.cluster_name,
         service_name=SERVICE_NAME,
         task=settings.task,
         delivery=settings.delivery,
@@ -62,15 +111,7 @@ def build_compute(
             subnet_ids=network.private_subnet_ids,
             load_balancer_security_group_id=edge.security_group_id,
         ),
-        traffic=Traffic(
-            primary_target_group_arn=edge.primary_target_group.arn,
-            alternate_target_group_arn=(
-                edge.alternate_target_group.arn if edge.alternate_target_group else None
-            ),
-            production_rule_arn=edge.production_rule.arn,
-            test_rule_arn=edge.test_rule.arn if edge.test_rule else None,
-            dependencies=[edge],
-        ),
+        traffic=edge.traffic,
         runtime=Runtime(
             account_id=settings.account_id,
             region=settings.region,
@@ -80,27 +121,11 @@ def build_compute(
             role_policies=access.policies,
             log_group_name=access.log_group_name,
             metrics_log_group_name=access.metrics_log_group_name,
-            # The dashboard and the store-errors alarm read the same namespace.
-            metrics_namespace=prefix,
+            metrics_namespace=settings.metrics_namespace,
             table_name=data.table_name,
         ),
-        deployment_alarm_names=observability.deployment_alarm_names,
-        opts=aws,
+        deployment_alarm_names=deployment_alarm_names,
     )
-    Scaling(
-        prefix,
-        settings.scaling,
-        cluster_name=service.cluster_name,
-        service_name=service.service_name,
-        load_balancer=edge.load_balancer_arn_suffix,
-        opts=aws,
-    )
-    pulumi.export("url", edge.url)
-    pulumi.export("cluster_name", service.cluster_name)
-    pulumi.export("service_name", service.service_name)
-    # The service's own container in the task (the deploy program checks the image it runs).
-    pulumi.export("container_name", CONTAINER_NAME)
-    pulumi.export("repository_url", registry.repository_url)
 
 
 def main() -> None:
@@ -110,19 +135,25 @@ def main() -> None:
     prefix = settings.name_prefix
     data = Data(prefix, settings.data, opts=aws)
     # The execution role pulls from the stack's repository (none on LocalStack).
-    registry = Registry(prefix, repository_name=prefix, opts=aws) if settings.compute else None
+    registry = (
+        Registry(prefix, RegistryArgs(repository_name=prefix), opts=aws)
+        if settings.compute
+        else None
+    )
     access = TaskAccess(
         prefix,
-        account_id=settings.account_id,
-        region=settings.region,
-        table_arn=data.table_arn,
-        key_arn=data.key_arn,
-        repository_arn=registry.repository_arn if registry else None,
-        log_retention_days=settings.task.log_retention_days,
-        permissions_boundary=settings.permissions_boundary,
+        TaskAccessArgs(
+            account_id=settings.account_id,
+            region=settings.region,
+            table_arn=data.table_arn,
+            key_arn=data.key_arn,
+            repository_arn=registry.repository_arn if registry else None,
+            log_retention_days=settings.task.log_retention_days,
+            permissions_boundary=settings.permissions_boundary,
+        ),
         opts=aws,
     )
-    alerts = Alerts(prefix, settings.alarms.emails, opts=aws)
+    alerts = Alerts(prefix, AlertsArgs(emails=settings.alarms.emails), opts=aws)
     if registry is not None:
         build_compute(settings, data=data, registry=registry, access=access, alerts=alerts, aws=aws)
     pulumi.export("table_name", data.table_name)

@@ -8,6 +8,7 @@ takes effect only once the boundary allows it.
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -129,6 +130,19 @@ def execution_policy(
     return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": statements})
 
 
+@dataclass(frozen=True)
+class TaskAccessArgs:
+    account_id: str
+    region: str
+    table_arn: pulumi.Input[str]
+    key_arn: pulumi.Input[str]
+    #: The stack's image repository; None where the stack runs no tasks (LocalStack).
+    repository_arn: pulumi.Input[str] | None
+    log_retention_days: int
+    #: The permissions boundary of every role (config.StackSettings.permissions_boundary).
+    permissions_boundary: str | None
+
+
 class TaskAccess(pulumi.ComponentResource):
     """What a running task may touch, and where its logs and metrics go."""
 
@@ -140,59 +154,22 @@ class TaskAccess(pulumi.ComponentResource):
     policies: Sequence[pulumi.Resource]
 
     def __init__(
-        self,
-        name: str,
-        *,
-        account_id: str,
-        region: str,
-        table_arn: pulumi.Input[str],
-        key_arn: pulumi.Input[str],
-        repository_arn: pulumi.Input[str] | None,
-        log_retention_days: int,
-        permissions_boundary: str | None,
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: TaskAccessArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("hello-birthday:platform:TaskAccess", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs",
-            name=f"/ecs/{name}",
-            retention_in_days=log_retention_days,
-            opts=child,
-        )
+        self._name = name
+        self._args = args
+        log_group = self._log_group("logs", f"/ecs/{name}")
         # The collector's embedded-metric-format events: CloudWatch extracts the metrics as they
         # arrive, and the events stay out of the service's own log searches.
-        metrics_log_group = aws.cloudwatch.LogGroup(
-            f"{name}-metrics",
-            name=f"/ecs/{name}/metrics",
-            retention_in_days=log_retention_days,
-            opts=child,
-        )
-        trust = json.dumps(ecs_tasks_trust(account_id, region))
-        task_role = aws.iam.Role(
-            f"{name}-task",
-            assume_role_policy=trust,
-            permissions_boundary=permissions_boundary,
-            opts=child,
-        )
-        task_role_policy = aws.iam.RolePolicy(
-            f"{name}-task",
-            role=task_role.id,
-            policy=task_policy(table_arn, key_arn, metrics_log_group.arn, region),
-            opts=child,
+        metrics_log_group = self._log_group("metrics", f"/ecs/{name}/metrics")
+        task_role, task_role_policy = self._role(
+            "task",
+            task_policy(args.table_arn, args.key_arn, metrics_log_group.arn, args.region),
         )
         # Pulling the image and writing logs happen before the app starts: a different identity.
-        execution_role = aws.iam.Role(
-            f"{name}-execution",
-            assume_role_policy=trust,
-            permissions_boundary=permissions_boundary,
-            opts=child,
-        )
-        execution_role_policy = aws.iam.RolePolicy(
-            f"{name}-execution",
-            role=execution_role.id,
-            policy=execution_policy(log_group.arn, repository_arn),
-            opts=child,
+        execution_role, execution_role_policy = self._role(
+            "execution", execution_policy(log_group.arn, args.repository_arn)
         )
 
         self.log_group_name = log_group.name
@@ -208,3 +185,30 @@ class TaskAccess(pulumi.ComponentResource):
                 "execution_role_arn": self.execution_role_arn,
             }
         )
+
+    def _log_group(self, suffix: str, group_name: str) -> aws.cloudwatch.LogGroup:
+        return aws.cloudwatch.LogGroup(
+            f"{self._name}-{suffix}",
+            name=group_name,
+            retention_in_days=self._args.log_retention_days,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _role(
+        self, suffix: str, policy: pulumi.Input[str]
+    ) -> tuple[aws.iam.Role, aws.iam.RolePolicy]:
+        """A role only this account's ECS tasks may assume, and its one inline policy."""
+        args = self._args
+        role = aws.iam.Role(
+            f"{self._name}-{suffix}",
+            assume_role_policy=json.dumps(ecs_tasks_trust(args.account_id, args.region)),
+            permissions_boundary=args.permissions_boundary,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        role_policy = aws.iam.RolePolicy(
+            f"{self._name}-{suffix}",
+            role=role.id,
+            policy=policy,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return role, role_policy

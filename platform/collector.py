@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
+from names import COLLECTOR_CONTAINER
 
 from hello_birthday.ports import METRICS_PORT
 
-COLLECTOR_NAME = "collector"
 # ADOT v0.49.0 (OpenTelemetry Collector and contrib v0.156.0), by the digest of its multi-arch
 # index as published on ECR Public. A new version: its release notes list the collector version;
 # take the index digest with `crane digest` or `docker buildx imagetools inspect`.
@@ -60,29 +60,7 @@ def collector_config(
     No `$` anywhere: the collector expands `${...}` in its configuration from the environment.
     """
     return {
-        "receivers": {
-            "prometheus": {
-                "config": {
-                    "scrape_configs": [
-                        {
-                            "job_name": "hello-birthday",
-                            "scrape_interval": SCRAPE_INTERVAL,
-                            "static_configs": [{"targets": [f"localhost:{METRICS_PORT}"]}],
-                            # Every series reaching the exporter is written to the log group,
-                            # even one no declaration below makes a metric: keep the exported
-                            # ones only (relabel regexes are anchored at both ends).
-                            "metric_relabel_configs": [
-                                {
-                                    "source_labels": ["__name__"],
-                                    "regex": "|".join(metric.series for metric in EXPORTED),
-                                    "action": "keep",
-                                }
-                            ],
-                        }
-                    ]
-                }
-            }
-        },
+        "receivers": {"prometheus": {"config": {"scrape_configs": [_scrape_config()]}}},
         "processors": {
             # The task's identity (aws.ecs.task.id) for the log stream's name.
             "resourcedetection": {"detectors": ["ecs"]},
@@ -91,23 +69,7 @@ def collector_config(
             # collector starts with the service, so a series' first value is all new.
             "cumulativetodelta": {"initial_value": "keep"},
         },
-        "exporters": {
-            "awsemf": {
-                "region": region,
-                "namespace": namespace,
-                "log_group_name": log_group_name,
-                "log_stream_name": "{TaskId}",
-                # Only the declared dimension sets, no roll-ups: each is a billed metric.
-                "dimension_rollup_option": "NoDimensionRollup",
-                "metric_declarations": [
-                    {
-                        "dimensions": [list(metric.dimensions)],
-                        "metric_name_selectors": [f"^{metric.name}"],
-                    }
-                    for metric in EXPORTED
-                ],
-            }
-        },
+        "exporters": {"awsemf": _exporter_config(namespace, log_group_name, region)},
         "service": {
             "pipelines": {
                 "metrics": {
@@ -120,6 +82,46 @@ def collector_config(
     }
 
 
+def _scrape_config() -> dict[str, Any]:
+    """The service's metrics port on the task's loopback, the exported series only."""
+    return {
+        "job_name": "hello-birthday",
+        "scrape_interval": SCRAPE_INTERVAL,
+        "static_configs": [{"targets": [f"localhost:{METRICS_PORT}"]}],
+        # Every series reaching the exporter is written to the log group, even one no
+        # declaration in the exporter makes a metric: keep the exported ones only (relabel
+        # regexes are anchored at both ends).
+        "metric_relabel_configs": [
+            {
+                "source_labels": ["__name__"],
+                "regex": "|".join(metric.series for metric in EXPORTED),
+                "action": "keep",
+            }
+        ],
+    }
+
+
+def _exporter_config(
+    namespace: str, log_group_name: pulumi.Input[str], region: str
+) -> dict[str, Any]:
+    """Embedded-metric-format events into the metrics log group, one stream per task."""
+    return {
+        "region": region,
+        "namespace": namespace,
+        "log_group_name": log_group_name,
+        "log_stream_name": "{TaskId}",
+        # Only the declared dimension sets, no roll-ups: each is a billed metric.
+        "dimension_rollup_option": "NoDimensionRollup",
+        "metric_declarations": [
+            {
+                "dimensions": [list(metric.dimensions)],
+                "metric_name_selectors": [f"^{metric.name}"],
+            }
+            for metric in EXPORTED
+        ],
+    }
+
+
 def collector_container(
     config: Mapping[str, Any],
     log_options: Mapping[str, pulumi.Input[str]],
@@ -128,7 +130,7 @@ def collector_container(
     never the task; its configuration travels in the environment, its logs in the service's
     log group under their own stream prefix."""
     return {
-        "name": COLLECTOR_NAME,
+        "name": COLLECTOR_CONTAINER,
         "image": COLLECTOR_IMAGE,
         "essential": False,
         "cpu": COLLECTOR_CPU,
@@ -141,6 +143,6 @@ def collector_container(
         ],
         "logConfiguration": {
             "logDriver": "awslogs",
-            "options": {**log_options, "awslogs-stream-prefix": COLLECTOR_NAME},
+            "options": {**log_options, "awslogs-stream-prefix": COLLECTOR_CONTAINER},
         },
     }

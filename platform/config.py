@@ -132,6 +132,17 @@ class StackSettings:
         return f"{initials}-{self.environment}"
 
     @property
+    def cluster_name(self) -> str:
+        """The ECS cluster's name: the stack's own."""
+        return self.name_prefix
+
+    @property
+    def metrics_namespace(self) -> str:
+        """The CloudWatch namespace of the service's own metrics: the collector writes to it,
+        the dashboard and the store-errors alarm read it."""
+        return self.name_prefix
+
+    @property
     def tags(self) -> dict[str, str]:
         return {"Project": self.project, "Environment": self.environment, "ManagedBy": "pulumi"}
 
@@ -188,9 +199,6 @@ def load_settings() -> StackSettings:
     config = pulumi.Config()
     project, environment = pulumi.get_project(), pulumi.get_stack()
     require_all(config, environment)
-    strategy = config.require("deploymentStrategy")
-    if strategy not in ("ROLLING", "BLUE_GREEN"):
-        raise ConfigError(f"deploymentStrategy must be ROLLING or BLUE_GREEN, not {strategy!r}")
     settings = StackSettings(
         project=project,
         environment=environment,
@@ -206,24 +214,8 @@ def load_settings() -> StackSettings:
         data=DataSettings(
             table_name=f"{project}-{environment}", protect=config.require_bool("protectData")
         ),
-        task=TaskSettings(
-            image=config.require("image"),
-            cpu=config.require_int("cpu"),
-            memory=config.require_int("memory"),
-            user=config.require("containerUser"),
-            timezone=config.require("timezone"),
-            log_retention_days=config.require_int("logRetentionDays"),
-            stop_timeout_seconds=config.require_int("stopTimeoutSeconds"),
-            shutdown_timeout_seconds=config.require_int("shutdownTimeoutSeconds"),
-        ),
-        delivery=DeliverySettings(
-            strategy=cast(DeploymentStrategy, strategy),
-            bake_time_minutes=config.require_int("bakeTimeMinutes"),
-            health_check_grace_period_seconds=config.require_int("healthCheckGracePeriodSeconds"),
-            deregistration_delay_seconds=config.require_int("deregistrationDelaySeconds"),
-            test_listener_port=config.require_int("testListenerPort"),
-            test_listener_cidrs=tuple(config.require_object("testListenerCidrs")),
-        ),
+        task=_task_settings(config),
+        delivery=_delivery_settings(config),
         edge=EdgeSettings(
             https=config.require_bool("https"),
             domain=config.require("domain"),
@@ -245,6 +237,33 @@ def load_settings() -> StackSettings:
     )
     validate(settings)
     return settings
+
+
+def _task_settings(config: pulumi.Config) -> TaskSettings:
+    return TaskSettings(
+        image=config.require("image"),
+        cpu=config.require_int("cpu"),
+        memory=config.require_int("memory"),
+        user=config.require("containerUser"),
+        timezone=config.require("timezone"),
+        log_retention_days=config.require_int("logRetentionDays"),
+        stop_timeout_seconds=config.require_int("stopTimeoutSeconds"),
+        shutdown_timeout_seconds=config.require_int("shutdownTimeoutSeconds"),
+    )
+
+
+def _delivery_settings(config: pulumi.Config) -> DeliverySettings:
+    strategy = config.require("deploymentStrategy")
+    if strategy not in ("ROLLING", "BLUE_GREEN"):
+        raise ConfigError(f"deploymentStrategy must be ROLLING or BLUE_GREEN, not {strategy!r}")
+    return DeliverySettings(
+        strategy=cast(DeploymentStrategy, strategy),
+        bake_time_minutes=config.require_int("bakeTimeMinutes"),
+        health_check_grace_period_seconds=config.require_int("healthCheckGracePeriodSeconds"),
+        deregistration_delay_seconds=config.require_int("deregistrationDelaySeconds"),
+        test_listener_port=config.require_int("testListenerPort"),
+        test_listener_cidrs=tuple(config.require_object("testListenerCidrs")),
+    )
 
 
 def validate(settings: StackSettings) -> None:

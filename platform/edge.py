@@ -1,18 +1,17 @@
 """Edge: the public load balancer, its listeners and target groups, TLS, DNS and WAF."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 from config import DeliverySettings, EdgeSettings
+from names import HEALTH_CHECK_PATH
 
 from hello_birthday.ports import API_PORT
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 ANYWHERE = "0.0.0.0/0"
-# /healthz is liveness only (no store call): a short DynamoDB outage must not mark every task
-# unhealthy and empty the target group; the app answers 503 per request instead.
-HEALTH_CHECK_PATH = "/healthz"
 MANAGED_RULE_GROUPS = ("AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet")
 
 
@@ -20,6 +19,28 @@ def _visibility(metric_name: str) -> aws.wafv2.WebAclVisibilityConfigArgs:
     return aws.wafv2.WebAclVisibilityConfigArgs(
         cloudwatch_metrics_enabled=True, metric_name=metric_name, sampled_requests_enabled=True
     )
+
+
+@dataclass(frozen=True)
+class EdgeArgs:
+    settings: EdgeSettings
+    delivery: DeliverySettings
+    #: The stack's prefix for names AWS caps at 32 characters (config.StackSettings).
+    short_name: str
+    vpc_id: pulumi.Input[str]
+    public_subnet_ids: Sequence[pulumi.Input[str]]
+
+
+@dataclass(frozen=True)
+class Traffic:
+    """The load balancer pieces the service registers with (and ECS re-weights in blue/green)."""
+
+    primary_target_group_arn: pulumi.Input[str]
+    alternate_target_group_arn: pulumi.Input[str] | None
+    production_rule_arn: pulumi.Input[str]
+    test_rule_arn: pulumi.Input[str] | None
+    #: What the service waits for before it starts tasks behind the load balancer.
+    dependencies: Sequence[pulumi.Resource]
 
 
 class Edge(pulumi.ComponentResource):
@@ -34,97 +55,43 @@ class Edge(pulumi.ComponentResource):
     url: pulumi.Output[str]
     security_group_id: pulumi.Output[str]
     load_balancer_arn_suffix: pulumi.Output[str]
-    primary_target_group: aws.lb.TargetGroup
-    alternate_target_group: aws.lb.TargetGroup | None
-    production_rule: aws.lb.ListenerRule
-    test_rule: aws.lb.ListenerRule | None
+    #: Every group the service's tasks register in (blue/green alternates between two).
+    target_group_arn_suffixes: list[pulumi.Output[str]]
+    traffic: Traffic
 
     def __init__(
-        self,
-        name: str,
-        settings: EdgeSettings,
-        delivery: DeliverySettings,
-        *,
-        short_name: str,
-        vpc_id: pulumi.Input[str],
-        public_subnet_ids: Sequence[pulumi.Input[str]],
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: EdgeArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("hello-birthday:platform:Edge", name, None, opts)
         self._name = name
         # pulumi-aws names a load balancer or target group <logical name>-<7 random characters>
         # and AWS refuses more than 32: those logical names start with the short prefix. The
         # random part stays, so a replaced target group can exist beside the old one.
-        self._short_name = short_name
-        child = pulumi.ResourceOptions(parent=self)
+        self._short_name = args.short_name
+        settings, delivery = args.settings, args.delivery
 
-        security_group = aws.ec2.SecurityGroup(
-            f"{name}-alb", vpc_id=vpc_id, description="Public load balancer", opts=child
-        )
-        public_ports = [443, 80] if settings.https else [80]
-        for port in public_ports:
-            self._ingress(security_group, port, ANYWHERE)
-        for index, cidr in enumerate(delivery.test_listener_cidrs):
-            self._ingress(security_group, delivery.test_listener_port, cidr, suffix=str(index))
-
-        balancer = aws.lb.LoadBalancer(
-            f"{short_name}-alb",
-            load_balancer_type="application",
-            internal=False,
-            subnets=list(public_subnet_ids),
-            security_groups=[security_group.id],
-            drop_invalid_header_fields=True,
-            opts=child,
-        )
-        self.primary_target_group = self._target_group("blue", vpc_id, delivery)
-        self.alternate_target_group = (
-            self._target_group("green", vpc_id, delivery) if delivery.blue_green else None
-        )
+        security_group = self._security_group(args)
+        balancer = self._load_balancer(args, security_group)
+        self._primary = self._target_group("blue", args)
+        self._alternate = self._target_group("green", args) if delivery.blue_green else None
 
         certificate_arn = self._certificate(settings) if settings.https else None
-        protocol = "HTTPS" if certificate_arn else "HTTP"
-        serving = aws.lb.Listener(
-            f"{name}-{protocol.lower()}",
-            load_balancer_arn=balancer.arn,
+        serving = self._forwarding_listener(
+            "https" if certificate_arn else "http",
+            balancer,
             port=443 if certificate_arn else 80,
-            protocol=protocol,
-            ssl_policy=TLS_POLICY if certificate_arn else None,
             certificate_arn=certificate_arn,
-            default_actions=[self._forward_default()],
-            opts=child,
         )
         if certificate_arn:
-            aws.lb.Listener(
-                f"{name}-http-redirect",
-                load_balancer_arn=balancer.arn,
-                port=80,
-                protocol="HTTP",
-                default_actions=[
-                    aws.lb.ListenerDefaultActionArgs(
-                        type="redirect",
-                        redirect=aws.lb.ListenerDefaultActionRedirectArgs(
-                            protocol="HTTPS", port="443", status_code="HTTP_301"
-                        ),
-                    )
-                ],
-                opts=child,
-            )
+            self._redirect_to_https(balancer)
             self._alias(settings, balancer)
-        self.production_rule = self._forward_rule("production", serving, delivery.blue_green)
-
-        self.test_rule = None
+        production_rule = self._forward_rule("production", serving, delivery.blue_green)
+        test_rule = None
         if delivery.blue_green:
-            test_listener = aws.lb.Listener(
-                f"{name}-test",
-                load_balancer_arn=balancer.arn,
-                port=delivery.test_listener_port,
-                protocol=protocol,
-                ssl_policy=TLS_POLICY if certificate_arn else None,
-                certificate_arn=certificate_arn,
-                default_actions=[self._forward_default()],
-                opts=child,
+            test_listener = self._forwarding_listener(
+                "test", balancer, port=delivery.test_listener_port, certificate_arn=certificate_arn
             )
-            self.test_rule = self._forward_rule("test", test_listener, blue_green=True)
+            test_rule = self._forward_rule("test", test_listener, blue_green=True)
 
         if settings.waf:
             self._firewall(settings, balancer)
@@ -136,6 +103,17 @@ class Edge(pulumi.ComponentResource):
         )
         self.security_group_id = security_group.id
         self.load_balancer_arn_suffix = balancer.arn_suffix
+        self.target_group_arn_suffixes = [
+            group.arn_suffix for group in (self._primary, self._alternate) if group is not None
+        ]
+        self.traffic = Traffic(
+            primary_target_group_arn=self._primary.arn,
+            alternate_target_group_arn=self._alternate.arn if self._alternate else None,
+            production_rule_arn=production_rule.arn,
+            test_rule_arn=test_rule.arn if test_rule else None,
+            # Every listener, rule and target group: the whole edge.
+            dependencies=[self],
+        )
         self.register_outputs(
             {
                 "url": self.url,
@@ -144,14 +122,35 @@ class Edge(pulumi.ComponentResource):
             }
         )
 
-    @property
-    def target_groups(self) -> list[aws.lb.TargetGroup]:
-        """Every group the service's tasks register in (blue/green alternates between two)."""
-        return [
-            group
-            for group in (self.primary_target_group, self.alternate_target_group)
-            if group is not None
-        ]
+    def _security_group(self, args: EdgeArgs) -> aws.ec2.SecurityGroup:
+        """The load balancer's group: the public ports from anywhere, the test listener's from
+        its own addresses."""
+        security_group = aws.ec2.SecurityGroup(
+            f"{self._name}-alb",
+            vpc_id=args.vpc_id,
+            description="Public load balancer",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        public_ports = [443, 80] if args.settings.https else [80]
+        for port in public_ports:
+            self._ingress(security_group, port, ANYWHERE)
+        delivery = args.delivery
+        for index, cidr in enumerate(delivery.test_listener_cidrs):
+            self._ingress(security_group, delivery.test_listener_port, cidr, suffix=str(index))
+        return security_group
+
+    def _load_balancer(
+        self, args: EdgeArgs, security_group: aws.ec2.SecurityGroup
+    ) -> aws.lb.LoadBalancer:
+        return aws.lb.LoadBalancer(
+            f"{self._short_name}-alb",
+            load_balancer_type="application",
+            internal=False,
+            subnets=list(args.public_subnet_ids),
+            security_groups=[security_group.id],
+            drop_invalid_header_fields=True,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
 
     def _ingress(
         self, group: aws.ec2.SecurityGroup, port: int, cidr: str, suffix: str = ""
@@ -166,17 +165,15 @@ class Edge(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-    def _target_group(
-        self, colour: str, vpc_id: pulumi.Input[str], delivery: DeliverySettings
-    ) -> aws.lb.TargetGroup:
+    def _target_group(self, colour: str, args: EdgeArgs) -> aws.lb.TargetGroup:
         return aws.lb.TargetGroup(
             f"{self._short_name}-{colour}",
-            vpc_id=vpc_id,
+            vpc_id=args.vpc_id,
             target_type="ip",
             protocol="HTTP",
             port=API_PORT,
             # Shorter than the task's stop timeout, so draining ends before SIGKILL can.
-            deregistration_delay=delivery.deregistration_delay_seconds,
+            deregistration_delay=args.delivery.deregistration_delay_seconds,
             health_check=aws.lb.TargetGroupHealthCheckArgs(
                 path=HEALTH_CHECK_PATH,
                 matcher="200",
@@ -188,19 +185,53 @@ class Edge(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
+    def _forwarding_listener(
+        self,
+        suffix: str,
+        balancer: aws.lb.LoadBalancer,
+        *,
+        port: int,
+        certificate_arn: pulumi.Output[str] | None,
+    ) -> aws.lb.Listener:
+        """A listener whose forwarding rule (_forward_rule) routes to the target groups: HTTPS
+        when the stack has a certificate, HTTP otherwise."""
+        return aws.lb.Listener(
+            f"{self._name}-{suffix}",
+            load_balancer_arn=balancer.arn,
+            port=port,
+            protocol="HTTPS" if certificate_arn else "HTTP",
+            ssl_policy=TLS_POLICY if certificate_arn else None,
+            certificate_arn=certificate_arn,
+            default_actions=[self._forward_default()],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _redirect_to_https(self, balancer: aws.lb.LoadBalancer) -> None:
+        aws.lb.Listener(
+            f"{self._name}-http-redirect",
+            load_balancer_arn=balancer.arn,
+            port=80,
+            protocol="HTTP",
+            default_actions=[
+                aws.lb.ListenerDefaultActionArgs(
+                    type="redirect",
+                    redirect=aws.lb.ListenerDefaultActionRedirectArgs(
+                        protocol="HTTPS", port="443", status_code="HTTP_301"
+                    ),
+                )
+            ],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
     def _forward_rule(
         self, purpose: str, listener: aws.lb.Listener, blue_green: bool
     ) -> aws.lb.ListenerRule:
         groups = [
-            aws.lb.ListenerRuleActionForwardTargetGroupArgs(
-                arn=self.primary_target_group.arn, weight=100
-            )
+            aws.lb.ListenerRuleActionForwardTargetGroupArgs(arn=self._primary.arn, weight=100)
         ]
-        if self.alternate_target_group is not None:
+        if self._alternate is not None:
             groups.append(
-                aws.lb.ListenerRuleActionForwardTargetGroupArgs(
-                    arn=self.alternate_target_group.arn, weight=0
-                )
+                aws.lb.ListenerRuleActionForwardTargetGroupArgs(arn=self._alternate.arn, weight=0)
             )
         return aws.lb.ListenerRule(
             f"{self._name}-{purpose}",
@@ -227,9 +258,7 @@ class Edge(pulumi.ComponentResource):
         """A listener's default: the forwarding rule's `/*` takes every request with a path, so
         this sees only the rest (`OPTIONS *`). A forward, not a fixed response, so no listener
         ECS works with mixes action types."""
-        return aws.lb.ListenerDefaultActionArgs(
-            type="forward", target_group_arn=self.primary_target_group.arn
-        )
+        return aws.lb.ListenerDefaultActionArgs(type="forward", target_group_arn=self._primary.arn)
 
     def _certificate(self, settings: EdgeSettings) -> pulumi.Output[str]:
         certificate = aws.acm.Certificate(

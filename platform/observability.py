@@ -8,11 +8,9 @@ import pulumi
 import pulumi_aws as aws
 from collector import REQUEST_LATENCY, STORE_ERRORS, STORE_LATENCY
 from config import AlarmSettings
+from names import DYNAMODB_NAMESPACE, ECS_NAMESPACE, LB_NAMESPACE
 
 PERIOD_SECONDS = 60
-LB_NAMESPACE = "AWS/ApplicationELB"
-ECS_NAMESPACE = "ECS/ContainerInsights"
-DYNAMODB_NAMESPACE = "AWS/DynamoDB"
 # DynamoDB reports throttles and system errors per operation only: these are the data-plane
 # calls the task role allows (access.py); DescribeTable has no such metrics.
 TABLE_OPERATIONS = ("GetItem", "PutItem")
@@ -82,46 +80,62 @@ def _expression(
     )
 
 
+@dataclass(frozen=True)
+class ObservabilityArgs:
+    settings: AlarmSettings
+    region: str
+    #: Where every alarm notifies (alerts.Alerts).
+    topic_arn: pulumi.Input[str]
+    load_balancer_arn_suffix: pulumi.Input[str]
+    target_group_arn_suffixes: Sequence[pulumi.Input[str]]
+    cluster_name: str
+    service_name: str
+    table_name: pulumi.Input[str]
+    #: The CloudWatch namespace of the service's own metrics (config.StackSettings).
+    metrics_namespace: str
+
+
 class Observability(pulumi.ComponentResource):
     """Alarms to the SNS topic, on alarm and on recovery, and one dashboard.
 
     The 5xx-share and p99-latency alarms also roll deployments back; they have fixed names so
     the ECS service can name them. The others page only: unhealthy targets, DynamoDB throttles
-    or system errors, failing store calls, and fewer running tasks than desired. The service's
-    own metrics are in the namespace `name` (collector.py).
+    or system errors, failing store calls, and fewer running tasks than desired.
     """
 
     deployment_alarm_names: list[pulumi.Output[str]]
 
     def __init__(
-        self,
-        name: str,
-        settings: AlarmSettings,
-        *,
-        region: str,
-        topic_arn: pulumi.Input[str],
-        load_balancer: pulumi.Input[str],
-        target_groups: Sequence[pulumi.Input[str]],
-        cluster_name: str,
-        service_name: str,
-        table_name: pulumi.Input[str],
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: ObservabilityArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("hello-birthday:platform:Observability", name, None, opts)
         self._name = name
-        self._topic_arn = topic_arn
-        on_balancer = {"LoadBalancer": load_balancer}
-        on_service = {"ClusterName": cluster_name, "ServiceName": service_name}
+        self._topic_arn = args.topic_arn
+        self._on_balancer = {"LoadBalancer": args.load_balancer_arn_suffix}
+        self._on_service = {"ClusterName": args.cluster_name, "ServiceName": args.service_name}
+        self._namespace = args.metrics_namespace
 
+        error_rate = self._error_rate_alarm(args.settings)
+        latency = self._latency_alarm(args.settings)
+        self._unhealthy_hosts_alarm(args.load_balancer_arn_suffix, args.target_group_arn_suffixes)
+        self._table_errors_alarm(args.table_name)
+        self._store_errors_alarm()
+        self._running_tasks_alarm()
+        self._dashboard(args.region, args.load_balancer_arn_suffix, args.table_name)
+
+        self.deployment_alarm_names = [error_rate.name, latency.name]
+        self.register_outputs({"deployment_alarm_names": self.deployment_alarm_names})
+
+    def _error_rate_alarm(self, settings: AlarmSettings) -> aws.cloudwatch.MetricAlarm:
         requests_and_5xx = [
-            _metric(query_id, LB_NAMESPACE, metric_name, on_balancer, "Sum")
+            _metric(query_id, LB_NAMESPACE, metric_name, self._on_balancer, "Sum")
             for query_id, metric_name in (
                 ("requests", "RequestCount"),
                 ("app5xx", "HTTPCode_Target_5XX_Count"),
                 ("lb5xx", "HTTPCode_ELB_5XX_Count"),
             )
         ]
-        error_rate = self._alarm(
+        return self._alarm(
             "5xx-rate",
             "Share of requests answered 5xx (app or load balancer)",
             threshold=settings.error_rate_percent,
@@ -135,7 +149,9 @@ class Observability(pulumi.ComponentResource):
                 ),
             ],
         )
-        latency = self._alarm(
+
+    def _latency_alarm(self, settings: AlarmSettings) -> aws.cloudwatch.MetricAlarm:
+        return self._alarm(
             "p99-latency",
             "p99 target response time",
             threshold=settings.latency_p99_milliseconds / 1000,
@@ -144,8 +160,12 @@ class Observability(pulumi.ComponentResource):
             metric_name="TargetResponseTime",
             period=PERIOD_SECONDS,
             extended_statistic="p99",
-            dimensions=on_balancer,
+            dimensions=self._on_balancer,
         )
+
+    def _unhealthy_hosts_alarm(
+        self, load_balancer: pulumi.Input[str], target_groups: Sequence[pulumi.Input[str]]
+    ) -> None:
         # Blue/green moves the service to the other target group on every deployment: watch both.
         unhealthy = [
             _metric(
@@ -163,6 +183,8 @@ class Observability(pulumi.ComponentResource):
             unhealthy,
             evaluation=THREE_IN_A_ROW,
         )
+
+    def _table_errors_alarm(self, table_name: pulumi.Input[str]) -> None:
         table_errors = [
             _metric(
                 f"{short}_{operation.lower()}",
@@ -183,8 +205,10 @@ class Observability(pulumi.ComponentResource):
             table_errors,
             evaluation=TWO_OF_THREE,
         )
+
+    def _store_errors_alarm(self) -> None:
         store_errors = [
-            _metric(operation, name, STORE_ERRORS.name, {"operation": operation}, "Sum")
+            _metric(operation, self._namespace, STORE_ERRORS.name, {"operation": operation}, "Sum")
             for operation in STORE_OPERATIONS
         ]
         self._any_counted(
@@ -193,6 +217,9 @@ class Observability(pulumi.ComponentResource):
             store_errors,
             evaluation=TWO_OF_THREE,
         )
+
+    def _running_tasks_alarm(self) -> None:
+        on_service = self._on_service
         self._alarm(
             "running-tasks",
             "Fewer running tasks than desired (Container Insights)",
@@ -204,10 +231,6 @@ class Observability(pulumi.ComponentResource):
                 _expression("missing", "desired - running", "missing tasks"),
             ],
         )
-
-        self._dashboard(region, load_balancer, on_service, table_name)
-        self.deployment_alarm_names = [error_rate.name, latency.name]
-        self.register_outputs({"deployment_alarm_names": self.deployment_alarm_names})
 
     def _alarm(
         self,
@@ -256,91 +279,16 @@ class Observability(pulumi.ComponentResource):
             metric_queries=[*counts, _expression("total", total, description)],
         )
 
-    def _by_route(self) -> str:
-        """Every route's series, whichever routes the service has (a metric-math search)."""
-        schema = f"{{{self._name},{','.join(REQUEST_LATENCY.dimensions)}}}"
-        query = f'{schema} MetricName="{REQUEST_LATENCY.name}"'
-        return f"SEARCH('{query}', 'Average', {PERIOD_SECONDS})"
-
     def _dashboard(
-        self,
-        region: str,
-        load_balancer: pulumi.Input[str],
-        on_service: Mapping[str, str],
-        table_name: pulumi.Input[str],
+        self, region: str, load_balancer: pulumi.Input[str], table_name: pulumi.Input[str]
     ) -> None:
-        lb = [LB_NAMESPACE]
-        service = [ECS_NAMESPACE]
-        dynamodb = [DYNAMODB_NAMESPACE]
-        own = [self._name]
-        service_dimensions = [part for item in on_service.items() for part in item]
         body = pulumi.Output.all(load_balancer, table_name).apply(
             lambda values: {
                 "widgets": [
-                    _widget("Requests", [[*lb, "RequestCount", "LoadBalancer", values[0]]], region),
-                    _widget(
-                        "Errors",
-                        [
-                            [*lb, "HTTPCode_Target_5XX_Count", "LoadBalancer", values[0]],
-                            [*lb, "HTTPCode_ELB_5XX_Count", "LoadBalancer", values[0]],
-                            [*lb, "HTTPCode_Target_4XX_Count", "LoadBalancer", values[0]],
-                        ],
-                        region,
-                    ),
-                    _widget(
-                        "Latency p99 (s)",
-                        [[*lb, "TargetResponseTime", "LoadBalancer", values[0]]],
-                        region,
-                        stat="p99",
-                    ),
-                    _widget(
-                        "Tasks",
-                        [
-                            [*service, "RunningTaskCount", *service_dimensions],
-                            [*service, "DesiredTaskCount", *service_dimensions],
-                        ],
-                        region,
-                        stat="Average",
-                    ),
-                    _widget(
-                        "DynamoDB",
-                        [
-                            [*dynamodb, "ConsumedReadCapacityUnits", "TableName", values[1]],
-                            [*dynamodb, "ConsumedWriteCapacityUnits", "TableName", values[1]],
-                            *(
-                                [*dynamodb, metric, "TableName", values[1], "Operation", operation]
-                                for metric in ("ThrottledRequests", "SystemErrors")
-                                for operation in TABLE_OPERATIONS
-                            ),
-                        ],
-                        region,
-                    ),
-                    # The collector sends histograms as each interval's count and sum: the
-                    # average is exact, percentiles are not available (the load balancer's p99
-                    # covers requests).
-                    _widget(
-                        "Store latency, average (s)",
-                        [
-                            [*own, STORE_LATENCY.name, "operation", operation]
-                            for operation in STORE_OPERATIONS
-                        ],
-                        region,
-                        stat="Average",
-                    ),
-                    _widget(
-                        "Store errors",
-                        [
-                            [*own, STORE_ERRORS.name, "operation", operation]
-                            for operation in STORE_OPERATIONS
-                        ],
-                        region,
-                    ),
-                    _widget(
-                        "Latency by route, average (s)",
-                        [[{"expression": self._by_route(), "id": "routes"}]],
-                        region,
-                        stat="Average",
-                    ),
+                    *_load_balancer_widgets(values[0], region),
+                    _tasks_widget(self._on_service, region),
+                    _table_widget(values[1], region),
+                    *_service_widgets(self._namespace, region),
                 ]
             }
         )
@@ -350,3 +298,96 @@ class Observability(pulumi.ComponentResource):
             dashboard_body=pulumi.Output.json_dumps(body),
             opts=pulumi.ResourceOptions(parent=self),
         )
+
+
+def _load_balancer_widgets(load_balancer: str, region: str) -> list[dict[str, Any]]:
+    on_balancer = ["LoadBalancer", load_balancer]
+    return [
+        _widget("Requests", [[LB_NAMESPACE, "RequestCount", *on_balancer]], region),
+        _widget(
+            "Errors",
+            [
+                [LB_NAMESPACE, metric, *on_balancer]
+                for metric in (
+                    "HTTPCode_Target_5XX_Count",
+                    "HTTPCode_ELB_5XX_Count",
+                    "HTTPCode_Target_4XX_Count",
+                )
+            ],
+            region,
+        ),
+        _widget(
+            "Latency p99 (s)",
+            [[LB_NAMESPACE, "TargetResponseTime", *on_balancer]],
+            region,
+            stat="p99",
+        ),
+    ]
+
+
+def _tasks_widget(on_service: Mapping[str, str], region: str) -> dict[str, Any]:
+    dimensions = [part for item in on_service.items() for part in item]
+    return _widget(
+        "Tasks",
+        [
+            [ECS_NAMESPACE, "RunningTaskCount", *dimensions],
+            [ECS_NAMESPACE, "DesiredTaskCount", *dimensions],
+        ],
+        region,
+        stat="Average",
+    )
+
+
+def _table_widget(table_name: str, region: str) -> dict[str, Any]:
+    on_table = ["TableName", table_name]
+    return _widget(
+        "DynamoDB",
+        [
+            [DYNAMODB_NAMESPACE, "ConsumedReadCapacityUnits", *on_table],
+            [DYNAMODB_NAMESPACE, "ConsumedWriteCapacityUnits", *on_table],
+            *(
+                [DYNAMODB_NAMESPACE, metric, *on_table, "Operation", operation]
+                for metric in ("ThrottledRequests", "SystemErrors")
+                for operation in TABLE_OPERATIONS
+            ),
+        ],
+        region,
+    )
+
+
+def _service_widgets(namespace: str, region: str) -> list[dict[str, Any]]:
+    """The service's own metrics, as the collector writes them into `namespace`."""
+    return [
+        # The collector sends histograms as each interval's count and sum: the average is
+        # exact, percentiles are not available (the load balancer's p99 covers requests).
+        _widget(
+            "Store latency, average (s)",
+            [
+                [namespace, STORE_LATENCY.name, "operation", operation]
+                for operation in STORE_OPERATIONS
+            ],
+            region,
+            stat="Average",
+        ),
+        _widget(
+            "Store errors",
+            [
+                [namespace, STORE_ERRORS.name, "operation", operation]
+                for operation in STORE_OPERATIONS
+            ],
+            region,
+        ),
+        _widget(
+            "Latency by route, average (s)",
+            [[{"expression": _by_route(namespace), "id": "routes"}]],
+            region,
+            stat="Average",
+        ),
+    ]
+
+
+def _by_route(namespace: str) -> str:
+    """Every route's series, whichever routes the service has (a metric-math search)."""
+    schema = f"{{{namespace},{','.join(REQUEST_LATENCY.dimensions)}}}"
+    query = f'{schema} MetricName="{REQUEST_LATENCY.name}"'
+    return f"SEARCH('{query}', 'Average', {PERIOD_SECONDS})"

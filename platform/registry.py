@@ -1,6 +1,7 @@
 """Registry: the stack's ECR repository."""
 
 import json
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
@@ -36,6 +37,11 @@ LIFECYCLE_POLICY = json.dumps(
 )
 
 
+@dataclass(frozen=True)
+class RegistryArgs:
+    repository_name: str
+
+
 class Registry(pulumi.ComponentResource):
     """Immutable tags (a git SHA names one image forever), scan on push, lifecycle rules."""
 
@@ -43,13 +49,13 @@ class Registry(pulumi.ComponentResource):
     repository_arn: pulumi.Output[str]
 
     def __init__(
-        self, name: str, repository_name: str, opts: pulumi.ResourceOptions | None = None
+        self, name: str, args: RegistryArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("hello-birthday:platform:Registry", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         repository = aws.ecr.Repository(
             f"{name}-repository",
-            name=repository_name,
+            name=args.repository_name,
             image_tag_mutability="IMMUTABLE",
             image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(
                 scan_on_push=True

@@ -1,9 +1,11 @@
 """Scaling: target tracking on CPU and on requests per task, within per-environment bounds."""
 
+from dataclasses import dataclass
+
 import pulumi
 import pulumi_aws as aws
 from config import ScalingSettings
-from observability import ECS_NAMESPACE
+from names import ECS_NAMESPACE, LB_NAMESPACE
 
 SCALE_IN_COOLDOWN_SECONDS = 300
 SCALE_OUT_COOLDOWN_SECONDS = 60
@@ -32,6 +34,14 @@ def _input(
     }
 
 
+@dataclass(frozen=True)
+class ScalingArgs:
+    settings: ScalingSettings
+    cluster_name: pulumi.Input[str]
+    service_name: pulumi.Input[str]
+    load_balancer_arn_suffix: pulumi.Input[str]
+
+
 class Scaling(pulumi.ComponentResource):
     """Scales out fast and in slowly, on whichever of CPU or request rate asks for more tasks.
 
@@ -41,14 +51,7 @@ class Scaling(pulumi.ComponentResource):
     """
 
     def __init__(
-        self,
-        name: str,
-        settings: ScalingSettings,
-        *,
-        cluster_name: pulumi.Input[str],
-        service_name: pulumi.Input[str],
-        load_balancer: pulumi.Input[str],
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: ScalingArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("hello-birthday:platform:Scaling", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
@@ -56,46 +59,12 @@ class Scaling(pulumi.ComponentResource):
             f"{name}-target",
             service_namespace="ecs",
             scalable_dimension="ecs:service:DesiredCount",
-            resource_id=pulumi.Output.concat("service/", cluster_name, "/", service_name),
-            min_capacity=settings.min_tasks,
-            max_capacity=settings.max_tasks,
+            resource_id=pulumi.Output.concat("service/", args.cluster_name, "/", args.service_name),
+            min_capacity=args.settings.min_tasks,
+            max_capacity=args.settings.max_tasks,
             opts=child,
         )
-        requests = _input(
-            "requests", "AWS/ApplicationELB", "RequestCount", "Sum", LoadBalancer=load_balancer
-        )
-        tasks = _input(
-            "tasks",
-            ECS_NAMESPACE,
-            "RunningTaskCount",
-            "Average",
-            ClusterName=cluster_name,
-            ServiceName=service_name,
-        )
-        policies: dict[str, TrackingConfiguration] = {
-            "cpu": {
-                "predefined_metric_specification": {
-                    "predefined_metric_type": "ECSServiceAverageCPUUtilization"
-                },
-                "target_value": settings.cpu_target_percent,
-            },
-            "requests": {
-                "customized_metric_specification": {
-                    "metrics": [
-                        requests,
-                        tasks,
-                        {
-                            "id": "per_task",
-                            "expression": "requests / tasks",
-                            "label": "Requests per running task per minute",
-                            "return_data": True,
-                        },
-                    ]
-                },
-                "target_value": settings.requests_per_target,
-            },
-        }
-        for metric_name, tracking in policies.items():
+        for metric_name, tracking in _tracking_policies(args).items():
             aws.appautoscaling.Policy(
                 f"{name}-{metric_name}",
                 policy_type="TargetTrackingScaling",
@@ -110,3 +79,41 @@ class Scaling(pulumi.ComponentResource):
                 opts=child,
             )
         self.register_outputs({"resource_id": target.resource_id})
+
+
+def _tracking_policies(args: ScalingArgs) -> dict[str, TrackingConfiguration]:
+    """Each policy's tracked value and target, by the name that ends the policy's name."""
+    requests = _input(
+        "requests", LB_NAMESPACE, "RequestCount", "Sum", LoadBalancer=args.load_balancer_arn_suffix
+    )
+    tasks = _input(
+        "tasks",
+        ECS_NAMESPACE,
+        "RunningTaskCount",
+        "Average",
+        ClusterName=args.cluster_name,
+        ServiceName=args.service_name,
+    )
+    return {
+        "cpu": {
+            "predefined_metric_specification": {
+                "predefined_metric_type": "ECSServiceAverageCPUUtilization"
+            },
+            "target_value": args.settings.cpu_target_percent,
+        },
+        "requests": {
+            "customized_metric_specification": {
+                "metrics": [
+                    requests,
+                    tasks,
+                    {
+                        "id": "per_task",
+                        "expression": "requests / tasks",
+                        "label": "Requests per running task per minute",
+                        "return_data": True,
+                    },
+                ]
+            },
+            "target_value": args.settings.requests_per_target,
+        },
+    }

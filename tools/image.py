@@ -161,9 +161,9 @@ def inspect_image() -> ImageConfig:
 
 def ecs_tmp(config: ImageConfig, rootfs: Path) -> str:
     """tmpfs options for the /tmp a Fargate task gets from its bind mount (the `tmp` volume of
-    platform/service.py): root-owned with mode 0755, unless the image declares /tmp a VOLUME,
-    whose owner and mode the mount then takes (the ECS developer guide, "Bind mounts" and
-    "Bind mount examples")."""
+    platform/fargate_service.py): root-owned with mode 0755, unless the image declares /tmp a
+    VOLUME, whose owner and mode the mount then takes (the ECS developer guide, "Bind mounts"
+    and "Bind mount examples")."""
     if TMP not in config.volumes:
         return "mode=0755,uid=0,gid=0"
     found = (rootfs / TMP.lstrip("/")).stat()
@@ -280,8 +280,8 @@ def process_uids(pid: int) -> list[int]:
 #: `sh -c` script run by unshare in a mount namespace of its own: the container's root
 #: filesystem ($0) becomes read-only before buildah runs ("$@" after $1), which has no
 #: --read-only. The tmpfs on /tmp, with the options in $1, stands for the ECS task's scratch
-#: volume (platform/service.py); the one on /run is for buildah, which creates and deletes its
-#: /run/.containerenv there (and crashes when it cannot).
+#: volume (platform/fargate_service.py); the one on /run is for buildah, which creates and
+#: deletes its /run/.containerenv there (and crashes when it cannot).
 READ_ONLY_ROOT = (
     'tmp="$1"; shift; mount -o bind,ro "$0" "$0" && mount -t tmpfs -o mode=755 tmpfs "$0/run"'
     ' && mount -t tmpfs -o "$tmp" tmpfs "$0/tmp" && exec "$@"'

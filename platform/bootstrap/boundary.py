@@ -1,11 +1,11 @@
 """The permissions boundary of one stack: the most that any role of the stack may ever do.
 
 A deploy role creates and changes its stack's roles (the task, execution and blue/green
-load-balancer roles of platform/access.py and platform/service.py), and IAM cannot restrict
-what an inline policy or a trust policy says. So a deploy role may only write roles that carry
-this boundary (permissions.py, role_statements), and IAM grants a role only what both its own
-policies and its boundary allow: whatever policy a deploy role (or whoever holds its
-credentials) gives a role, the role can do no more than the platform's roles need, on the
+load-balancer roles of platform/access.py and platform/fargate_service.py), and IAM cannot
+restrict what an inline policy or a trust policy says. So a deploy role may only write roles
+that carry this boundary (permissions.py, role_statements), and IAM grants a role only what
+both its own policies and its boundary allow: whatever policy a deploy role (or whoever holds
+its credentials) gives a role, the role can do no more than the platform's roles need, on the
 stack's own resources.
 
 The boundary allows exactly the union of those roles' permissions, scoped to the stack's names
@@ -23,7 +23,8 @@ from permissions import Scope, Statement, allow, document, log_groups, registry_
 
 
 def boundary_statements(scope: Scope) -> list[Statement]:
-    """What the task, execution and blue/green roles need (platform/access.py, service.py)."""
+    """What the task, execution and blue/green roles need (platform/access.py and
+    fargate_service.py)."""
     balancers = "app/{short}-*/*"
     return [
         # The task role: the service's table, and the table's key through DynamoDB only.

@@ -25,7 +25,8 @@ Document = dict[str, Any]
 #: One ARN pattern, or several; the state key's ARN is known only once it exists.
 Resources = str | pulumi.Output[str] | Sequence[str]
 
-#: The one policy the main program attaches to a role (its blue/green role, platform/service.py).
+#: The one policy the main program attaches to a role (its blue/green role,
+#: platform/fargate_service.py).
 ATTACHABLE_POLICIES = ("arn:aws:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers",)
 #: Role writes that take IAM's `iam:PermissionsBoundary` condition key (the service authorization
 #: reference): each must set, or find on the role, the stack's boundary. AttachRolePolicy takes it
@@ -48,7 +49,8 @@ SERVICE_LINKED_ROLES = {
         "AWSServiceRoleForApplicationAutoScaling_ECSService"
     ),
 }
-#: EC2 resources of the network (platform/network.py, security groups of edge.py, service.py).
+#: EC2 resources of the network (platform/network.py, security groups of edge.py and
+#: fargate_service.py).
 NETWORK_TYPES = (
     "vpc",
     "subnet",

@@ -11,6 +11,7 @@ from typing import Any
 import policy_checks
 import pytest
 import yaml
+from fargate_service import deployment_timeout
 from guardrails import GUARDRAILS
 from stack_builds import (
     ACCOUNT,
@@ -29,7 +30,6 @@ from hello_birthday.ports import API_PORT, METRICS_PORT
 from hello_birthday.serving import OTHER_OPEN_FILES
 from hello_birthday.settings import Settings
 from hello_birthday.store.schema import ATTRIBUTE_DEFINITIONS, PARTITION_KEY
-from service import deployment_timeout
 
 Build = Callable[[str], StackBuild]
 POLICY_CONFIG = {"dev": PROGRAM / "policy" / "policy-config.dev.json"}
@@ -165,6 +165,40 @@ def test_resources_live_inside_components(built: Build, stack: str) -> None:
         if resource.type.startswith("aws:"):
             parent_type = resource.parent.split("::")[2].split("$")[-1]
             assert parent_type.startswith("hello-birthday:platform:"), resource.urn
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_components_keep_the_types_in_their_resources_urns(built: Build, stack: str) -> None:
+    """A component's type is part of each child's URN: a new one, even for a renamed class,
+    would make Pulumi replace every resource under it."""
+    components = {resource.type for resource in built(stack).resources if not resource.custom}
+    expected = {"Data", "TaskAccess", "Alerts"}
+    if config_value(stack, "compute"):
+        expected |= {"Registry", "Network", "Edge", "Observability", "Service", "Scaling"}
+    assert components == {f"{PROJECT}:platform:{component}" for component in expected}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_data_and_the_running_service_keep_their_urns(built: Build, stack: str) -> None:
+    """Replacing these loses stored birthdays, images or logs, or stops the service."""
+    urns = {resource.urn for resource in built(stack).resources}
+    kept = [
+        ("Data", "aws:dynamodb/table:Table", "table"),
+        ("Data", "aws:kms/key:Key", "key"),
+        ("TaskAccess", "aws:cloudwatch/logGroup:LogGroup", "logs"),
+    ]
+    if config_value(stack, "compute"):
+        kept += [
+            ("Registry", "aws:ecr/repository:Repository", "repository"),
+            ("Service", "aws:ecs/cluster:Cluster", "cluster"),
+            ("Service", "aws:ecs/service:Service", "service"),
+        ]
+    for component, type_, suffix in kept:
+        urn = (
+            f"urn:pulumi:{stack}::{PROJECT}::{PROJECT}:platform:{component}${type_}"
+            f"::{PROJECT}-{stack}-{suffix}"
+        )
+        assert urn in urns
 
 
 @pytest.mark.parametrize("stack", STACKS)
