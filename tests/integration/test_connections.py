@@ -21,7 +21,7 @@ def test_a_put_whose_client_half_closes_is_answered_and_stored(
     sqlite_store: dict[str, str], start_service: ServiceStarter
 ) -> None:
     """The client sends its whole request, then shuts down its sending side (`nc -N` does): the
-    request is complete, so it gets its 204 before the service closes the connection."""
+    request is complete, so it gets its 204, and then the service closes the connection."""
     service = start_service(sqlite_store)
 
     def check(today: date) -> None:
@@ -36,8 +36,9 @@ def test_a_put_whose_client_half_closes_is_answered_and_stored(
                 connection.finish_sending()
                 response = connection.response()
                 answers.append(None if response is None else response.status)
+                # Then the service closes: whether the 204 itself says `Connection: close`
+                # depends on whether the shutdown arrived before the answer went out.
                 if response is not None:
-                    assert response.headers["connection"] == "close"
                     assert connection.closed_by_server()
         assert answers == [204] * TRIES, service.log_tail()
         with httpx.Client(base_url=service.url, timeout=10.0) as client:
