@@ -310,7 +310,7 @@ def _conditions(settings: Mapping[str, str], machine: Mapping[str, Any]) -> str:
     """Where and how the run was made, from the settings and machine of its JSON file."""
     before, after = machine["load_average_before"][0], machine["load_average_after"][0]
     return (
-        f"Measured by `nox -s bench`: {settings['runs']} rounds of "
+        f"Measured by `nox -s bench`: {settings['runs']} round{_plural(settings['runs'])} of "
         f"{settings['duration']} s after {settings['warmup']} s of warm-up per server, over "
         f"{int(settings['users']):,} seeded users, then a soak of {settings['soak_seconds']} s "
         f"in windows of {settings['soak_window']} s; {machine['cpus']} CPUs, Python "
@@ -318,6 +318,10 @@ def _conditions(settings: Mapping[str, str], machine: Mapping[str, Any]) -> str:
         f"{after:.1f} after; one thread hop (two wake-ups of an idle thread) "
         f"{machine['thread_hop_us']} us."
     )
+
+
+def _plural(count: str) -> str:
+    return "" if count == "1" else "s"
 
 
 def _measured(rows: Sequence[Row], found: Sequence[Target]) -> Iterator[str]:
