@@ -117,6 +117,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--output", type=Path, default=Path("bench-results.json"))
     parser.add_argument("--check", action="store_true", help="exit 1 if any target is missed")
     parser.add_argument(
+        "--markdown",
+        type=Path,
+        metavar="PAGE",
+        help="write the run's table into PAGE between its results markers (docs/performance.md)",
+    )
+    parser.add_argument(
         "--compare-parsers",
         action="store_true",
         help=f"add the SQLite GET and PUT rows served with {OTHER_PARSER} instead of {HTTP_PARSER}",
@@ -134,7 +140,19 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error("--soak-seconds must be a multiple of --soak-window (at least 1 s), or 0")
     if args.soak_only and not args.soak_seconds:
         parser.error("--soak-only needs --soak-seconds above 0")
+    if args.markdown:
+        _check_page(parser, args)
     return args
+
+
+def _check_page(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse --markdown before the run, not after it: the page's table is of a whole run."""
+    if args.soak_only or not args.soak_seconds or args.profile:
+        parser.error("--markdown needs a whole run, every row and the soak")
+    try:
+        report.results_span(args.markdown.read_text())
+    except (OSError, ValueError) as error:
+        parser.error(f"--markdown {args.markdown}: {error}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -160,10 +178,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(report.table(rows, found))
     if soaked:
         print(f"\n{report.soak_table(soaked, found)}")
+    settings = {key: str(value) for key, value in vars(args).items()}
     results = {
         "command": ["nox", "-s", "bench", "--", *(argv or sys.argv[1:])],
         "machine": machine,
-        "settings": {key: str(value) for key, value in vars(args).items()},
+        "settings": settings,
         "seconds": round(time.monotonic() - started, 1),
         **report.as_json(rows, soaked, found),
     }
@@ -171,6 +190,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"\nload average (1/5/15 min) before {_loads(load_before)}, after {_loads(load_after)}")
     print(f"one thread hop (two idle wake-ups) here: {machine['thread_hop_us']} us")
     print(f"written: {args.output} ({results['seconds']} s)")
+    if args.markdown and soaked is not None:
+        section = report.markdown(
+            rows, soaked, _soak_row(soaked), found, settings=settings, machine=machine
+        )
+        report.write_results(args.markdown, section)
+        print(f"written: the results section of {args.markdown}")
     return 1 if args.check and not all(target.passed for target in found) else 0
 
 
@@ -268,6 +293,14 @@ def _soak(args: argparse.Namespace) -> report.Soak:
                 windows.append(_load(SOAK, server, args.users, args.soak_window))
                 _progress(f"soak window {number}: {windows[-1]}, {_sizes(peaks)} so far")
     return report.Soak(args.soak_window, windows, peaks.wal, peaks.footprint, samples=peaks.samples)
+
+
+def _soak_row(soaked: report.Soak) -> report.Row:
+    """The soak as a row of the results table, its figures the medians over its windows."""
+    windows = soaked.windows
+    return report.Row(
+        SOAK.name, SOAK.description, SOAK.workers, SOAK.connections, median(windows), windows
+    )
 
 
 def _sizes(peaks: soak.Peaks) -> str:

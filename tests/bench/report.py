@@ -1,8 +1,12 @@
-"""The benchmark's results: one row per configuration, the issue's targets, a table and JSON."""
+"""The benchmark's results: one row per configuration, the issue's targets, tables and JSON, and
+the results section of a Markdown page (docs/performance.md), which each full run can rewrite."""
 
 import statistics
-from collections.abc import Callable, Sequence
+import textwrap
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
 
 from .load import Measurement
 
@@ -16,6 +20,14 @@ SOAK = "soak-put-sqlite-1w"
 #: The issue's bound on the SQLite store's files (and on its write-ahead log) during the soak.
 DISK_BOUND_MIB = 64
 MIB = 1024 * 1024
+#: A page's results section lies between these two lines; `--markdown PAGE` rewrites it.
+RESULTS_BEGIN = "<!-- bench-results: begin (nox -s bench -- --markdown writes what follows) -->"
+RESULTS_END = "<!-- bench-results: end -->"
+RESULTS_HEADER = (
+    "| row | configuration | workers | connections | req/s | p50 ms | p99 ms "
+    "| x baseline req/s | peak RSS/worker MiB | start to ready s | targets |",
+    "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|",
+)
 
 
 @dataclass(frozen=True)
@@ -172,21 +184,7 @@ def _under(row: str, what: str, value: float, limit: float, unit: str) -> Target
 
 def table(rows: Sequence[Row], found: Sequence[Target]) -> str:
     """The results as a Markdown table, then the targets as another one."""
-    baseline = next(row for row in rows if row.name == BASELINE)
-    lines = [
-        "| row | configuration | workers | connections | req/s | p50 ms | p99 ms "
-        "| x baseline req/s | peak RSS/worker MiB | start to ready s | targets |",
-        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|",
-    ]
-    for row in rows:
-        verdicts = [target.passed for target in found if target.row == row.name]
-        lines.append(
-            f"| {row.name} | {row.description} | {row.workers} | {row.connections} "
-            f"| {row.median.rps:,.0f} | {row.median.p50_ms:.2f} | {row.median.p99_ms:.2f} "
-            f"| {_ratio(row, baseline)} | {_optional(row.peak_rss_mib_per_worker)} "
-            f"| {_optional(row.ready_seconds, '.2f')} "
-            f"| {_verdict(verdicts)} |"
-        )
+    lines = [*RESULTS_HEADER, *_row_lines(rows, found)]
     lines += ["", "| row | target | measured | result |", "|---|---|--:|---|"]
     lines.extend(
         f"| {target.row} | {target.goal} | {target.measured} | {_verdict([target.passed])} |"
@@ -232,6 +230,24 @@ def store_call_overhead(rows: Sequence[Row]) -> str:
     )
 
 
+def _row_lines(rows: Sequence[Row], found: Sequence[Target]) -> Iterator[str]:
+    """The lines of RESULTS_HEADER's table for rows measured in the same rounds as the baseline."""
+    baseline = next(row for row in rows if row.name == BASELINE)
+    for row in rows:
+        yield _row_line(row, _ratio(row, baseline), found)
+
+
+def _row_line(row: Row, ratio: str, found: Sequence[Target]) -> str:
+    verdicts = [target.passed for target in found if target.row == row.name]
+    return (
+        f"| {row.name} | {row.description} | {row.workers} | {row.connections} "
+        f"| {row.median.rps:,.0f} | {row.median.p50_ms:.2f} | {row.median.p99_ms:.2f} "
+        f"| {ratio} | {_optional(row.peak_rss_mib_per_worker)} "
+        f"| {_optional(row.ready_seconds, '.2f')} "
+        f"| {_verdict(verdicts)} |"
+    )
+
+
 def _ratio(row: Row, baseline: Row) -> str:
     """Throughput relative to the baseline (within rounds) where both ran at one concurrency."""
     if row.connections != baseline.connections:
@@ -256,3 +272,88 @@ def as_json(rows: Sequence[Row], soak: Soak | None, found: Sequence[Target]) -> 
         "soak": None if soak is None else asdict(soak) | {"rps": soak.rps},
         "targets": [asdict(target) for target in found],
     }
+
+
+def markdown(
+    rows: Sequence[Row],
+    soak: Soak,
+    soak_row: Row,
+    found: Sequence[Target],
+    *,
+    settings: Mapping[str, str],
+    machine: Mapping[str, Any],
+) -> str:
+    """A whole run for a Markdown page: how it ran, one table of every row with the soak last
+    (each figure its median over the rounds, the soak's over its windows), then every target
+    as measured, row by row, and the figures that have no target."""
+    first, last = soak.windows[0], soak.windows[-1]
+    notes = [
+        f"{store_call_overhead(rows)}.",
+        f"{SOAK} p99 of the first {soak.window_seconds} s (no target): {first.p99_ms:.2f} ms, "
+        f"of the last: {last.p99_ms:.2f} ms.",
+    ]
+    listed = [*_measured([*rows, soak_row], found), *notes]
+    return "\n".join(
+        [
+            _wrapped(_conditions(settings, machine)),
+            "",
+            *RESULTS_HEADER,
+            *_row_lines(rows, found),
+            _row_line(soak_row, "-", found),
+            "",
+            *(_wrapped(f"- {line}", indent="  ") for line in listed),
+        ]
+    )
+
+
+def _conditions(settings: Mapping[str, str], machine: Mapping[str, Any]) -> str:
+    """Where and how the run was made, from the settings and machine of its JSON file."""
+    before, after = machine["load_average_before"][0], machine["load_average_after"][0]
+    return (
+        f"Measured by `nox -s bench`: {settings['runs']} round{_plural(settings['runs'])} of "
+        f"{settings['duration']} s after {settings['warmup']} s of warm-up per server, over "
+        f"{int(settings['users']):,} seeded users, then a soak of {settings['soak_seconds']} s "
+        f"in windows of {settings['soak_window']} s; {machine['cpus']} CPUs, Python "
+        f"{machine['python']}, {machine['wrk']}; load average {before:.1f} before and "
+        f"{after:.1f} after; one thread hop (two wake-ups of an idle thread) "
+        f"{machine['thread_hop_us']} us."
+    )
+
+
+def _plural(count: str) -> str:
+    return "" if count == "1" else "s"
+
+
+def _measured(rows: Sequence[Row], found: Sequence[Target]) -> Iterator[str]:
+    """Each row's targets on one line: its verdict, then every goal with what was measured."""
+    for row in rows:
+        targets = [target for target in found if target.row == row.name]
+        if not targets:
+            continue
+        measured = "; ".join(f"{target.goal}: {target.measured}" for target in targets)
+        yield f"`{row.name}`, {_verdict([target.passed for target in targets])}. {measured}."
+
+
+def _wrapped(text: str, indent: str = "") -> str:
+    return textwrap.fill(
+        text, width=100, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False
+    )
+
+
+def results_span(page: str) -> tuple[int, int]:
+    """Where a page's results go: from the end of its one begin marker to its end marker."""
+    if page.count(RESULTS_BEGIN) != 1 or page.count(RESULTS_END) != 1:
+        raise ValueError(f"needs one line {RESULTS_BEGIN!r} and one line {RESULTS_END!r}")
+    start = page.index(RESULTS_BEGIN) + len(RESULTS_BEGIN)
+    end = page.index(RESULTS_END)
+    if end < start:
+        raise ValueError(f"{RESULTS_END!r} comes before {RESULTS_BEGIN!r}")
+    return start, end
+
+
+def write_results(page: Path, section: str) -> None:
+    """Replace the results section of a Markdown page, leaving the rest of it as it was."""
+    text = page.read_text()
+    start, end = results_span(text)
+    # Blank lines around it, so that Markdown ends the section's list before the end marker.
+    page.write_text(f"{text[:start]}\n\n{section}\n\n{text[end:]}")
