@@ -44,7 +44,7 @@ def open_store(url: str, timeout: float) -> Store:
     """Open the store that a HELLO_STORE URL names."""
     kind, location = parse_store_url(url)
     if kind == "sqlite":
-        return SQLiteStore(location, timeout)
+        return SQLiteStore.open(location, lock_wait=timeout)
     # Imported only when used: aiohttp costs memory and start time the SQLite store never pays.
     from hello_birthday.store.dynamodb import DynamoDBStore  # noqa: PLC0415
 
