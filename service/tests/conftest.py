@@ -83,8 +83,14 @@ def set_today(clock: PinnedClock) -> Callable[[date], None]:
     return clock.set_today
 
 
+def settings_for(store_url: str) -> Settings:
+    """The default settings but for the store, with this process's AWS variables (moto's)."""
+    aws = {name: value for name, value in os.environ.items() if name.startswith("AWS_")}
+    return Settings.from_env({**aws, "HELLO_STORE": store_url})
+
+
 @pytest.fixture
 def client(store_url: str, clock: PinnedClock) -> Iterator[TestClient]:
-    app = create_app(Settings(store_url=store_url), clock=clock)
+    app = create_app(settings_for(store_url), clock=clock)
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import os
 import socket
 import threading
 import time
@@ -13,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from hello_birthday.store import InvalidStoredDataError, StoreUnavailableError
-from hello_birthday.store.dynamodb import DynamoDBStore
+from hello_birthday.settings import Settings
+from hello_birthday.store import InvalidStoredDataError, Store, StoreUnavailableError, open_store
 
 ITEM = {"Item": {"username": {"S": "Alice"}, "dateOfBirth": {"S": "1990-05-17"}}}
 
@@ -127,9 +128,11 @@ def role_credentials(valid_for: timedelta) -> dict[str, object]:
 
 
 @asynccontextmanager
-async def opened(timeout: float) -> AsyncIterator[DynamoDBStore]:
-    """A store opened inside the running event loop, as the lifespan opens it, then closed."""
-    store = DynamoDBStore("birthdays", timeout)
+async def opened(timeout: float) -> AsyncIterator[Store]:
+    """A store opened as the lifespan opens it, inside the running event loop, from settings
+    read from the environment the fixtures set (its endpoint, its region); then closed."""
+    env = {**os.environ, "HELLO_STORE": "dynamodb://birthdays", "HELLO_STORE_TIMEOUT": str(timeout)}
+    store = open_store(Settings.from_env(env))
     try:
         yield store
     finally:
@@ -224,10 +227,10 @@ def test_the_dynamodb_endpoint_variable_wins_over_the_general_one(
     assert not silent_endpoint
 
 
-def test_no_region_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("AWS_REGION")
+def test_no_region_is_a_clear_error() -> None:
+    # Settings.from_env refuses it at start (test_settings); settings made otherwise, here.
     with pytest.raises(StoreUnavailableError, match="AWS_REGION"):
-        _get("Alice")
+        open_store(Settings(store_url="dynamodb://birthdays"))
 
 
 @pytest.mark.parametrize("scripted", [[(200, ITEM)]], indirect=True)

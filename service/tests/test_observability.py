@@ -109,14 +109,20 @@ def closed_port() -> int:
     return port
 
 
+def unreachable_dynamodb() -> Settings:
+    """Settings of a DynamoDB store whose endpoint refuses every connection."""
+    endpoint = f"http://127.0.0.1:{closed_port()}"
+    return Settings(
+        store_url="dynamodb://birthdays", aws_region="us-east-1", dynamodb_endpoint=endpoint
+    )
+
+
 def test_store_outage_is_a_quick_503_and_liveness_stays_up(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{closed_port()}")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    app = create_app(Settings(store_url="dynamodb://birthdays"))
+    app = create_app(unreachable_dynamodb())
     with TestClient(app) as client:
         for response in (
             client.get("/hello/Kim"),
@@ -135,12 +141,10 @@ def test_store_outage_is_a_quick_503_and_liveness_stays_up(
 def test_store_failures_are_logged_with_their_cause_without_a_line_per_request(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{closed_port()}")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     caplog.set_level(logging.ERROR, logger="hello_birthday")
-    app = create_app(Settings(store_url="dynamodb://birthdays"))
+    app = create_app(unreachable_dynamodb())
     with TestClient(app) as client:
         assert client.get("/hello/Kim").status_code == 503
         first = [record.getMessage() for record in caplog.records]

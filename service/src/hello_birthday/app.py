@@ -128,7 +128,7 @@ class Service:
         self.shutdown.listen()
         async with AsyncExitStack() as running:
             try:
-                opened = open_store(self.settings.store_url, self.settings.store_timeout)
+                opened = open_store(self.settings)
             except StoreUnavailableError as error:
                 raise StartError(str(error)) from error
             running.push_async_callback(opened.close)

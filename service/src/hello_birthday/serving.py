@@ -152,7 +152,7 @@ async def _check_store(settings: Settings) -> None:
     """Open and close the store once: a bad path or a damaged file stops the start here, before
     any worker exists, rather than in each of them."""
     try:
-        store = open_store(settings.store_url, settings.store_timeout)
+        store = open_store(settings)
     except StoreUnavailableError as error:
         raise StartError(str(error)) from error
     await store.close()
