@@ -12,7 +12,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 from starlette.testclient import TestClient
 
-from hello_birthday.app import create_app
+from hello_birthday.app import Endpoints, build_app
 from hello_birthday.settings import Settings
 from hello_birthday.store.schema import create_table_request
 
@@ -90,7 +90,12 @@ def settings_for(store_url: str) -> Settings:
 
 
 @pytest.fixture
-def client(store_url: str, clock: PinnedClock) -> Iterator[TestClient]:
-    app = create_app(settings_for(store_url), clock=clock)
-    with TestClient(app, raise_server_exceptions=False) as test_client:
+def endpoints(store_url: str, clock: PinnedClock) -> Endpoints:
+    """The client's endpoints: the store, the metrics and the shutdown signal behind its app."""
+    return Endpoints(settings_for(store_url), clock)
+
+
+@pytest.fixture
+def client(endpoints: Endpoints) -> Iterator[TestClient]:
+    with TestClient(build_app(endpoints), raise_server_exceptions=False) as test_client:
         yield test_client
