@@ -17,8 +17,7 @@ from starlette.types import Message, Receive
 
 from hello_birthday import request_body
 from hello_birthday.app import Endpoints
-from hello_birthday.openapi import MAX_BODY_BYTES
-from hello_birthday.request_body import DRAIN_BYTES
+from hello_birthday.request_body import DRAIN_BYTES, MAX_BODY_BYTES
 from hello_birthday.store.schema import DATE_OF_BIRTH, PARTITION_KEY
 
 PROBLEM_JSON = "application/problem+json"
