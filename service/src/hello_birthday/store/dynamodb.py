@@ -1,8 +1,8 @@
 """The AWS store: one DynamoDB table keyed by username, reached with aiodynamo over aiohttp.
 
-Calls run on the event loop itself: no thread to wake for each call and to wake the loop again
-after it, and about a third of botocore's CPU per call (docs/performance.md). Every call has a
-hard deadline, so an outage becomes a quick 503 instead of a hung request.
+Calls run on the event loop itself: no thread to wake for each call, nor the loop again after
+it. Each attempt has a timeout and each call, its one retry included, a deadline, so an outage
+becomes a quick 503 instead of a hung request.
 """
 
 import asyncio
