@@ -16,6 +16,7 @@ import pytest
 
 from hello_birthday.settings import Settings
 from hello_birthday.store import InvalidStoredDataError, Store, StoreUnavailableError, open_store
+from hello_birthday.store.dynamodb import DynamoDBStore
 
 ITEM = {"Item": {"username": {"S": "Alice"}, "dateOfBirth": {"S": "1990-05-17"}}}
 
@@ -152,6 +153,30 @@ def test_a_silent_endpoint_gets_one_retry_and_a_store_error(
 ) -> None:
     with pytest.raises(StoreUnavailableError, match=r"did not answer within 0\.3 s"):
         _get("Alice", timeout=0.2)
+    assert len(silent_endpoint) == 2, "the first attempt and one retry"
+
+
+def test_each_attempt_ends_at_the_attempt_timeout_and_the_call_at_its_deadline(
+    silent_endpoint: list[socket.socket],
+) -> None:
+    """The two bounds are distinct: under a long deadline, the retry's own timeout ends the
+    call (the deadline is tested above)."""
+
+    async def get() -> None:
+        store = DynamoDBStore(
+            "birthdays",
+            region="us-east-1",
+            endpoint=os.environ["AWS_ENDPOINT_URL"],
+            attempt_timeout=0.1,
+            call_deadline=3.0,
+        )
+        try:
+            await store.get("Alice")
+        finally:
+            await store.close()
+
+    with pytest.raises(StoreUnavailableError, match=r"DynamoDB call failed: .*Timeout"):
+        asyncio.run(get())
     assert len(silent_endpoint) == 2, "the first attempt and one retry"
 
 
