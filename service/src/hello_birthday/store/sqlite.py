@@ -119,7 +119,7 @@ class SQLiteStore:
         store = cls(files, generation, lock_wait)
         if not _read_only(path):
             try:
-                # Before the loop serves anything, SQLite itself may wait for the lock meanwhile.
+                # Before any request is served: SQLite itself may wait for a lock meanwhile.
                 store._open_database(busy_seconds=lock_wait)
             except StoreUnavailableError:
                 generation.close()
