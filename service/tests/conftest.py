@@ -12,7 +12,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 from starlette.testclient import TestClient
 
-from hello_birthday.app import create_app
+from hello_birthday.app import Endpoints, build_app
 from hello_birthday.settings import Settings
 from hello_birthday.store.schema import create_table_request
 
@@ -83,8 +83,19 @@ def set_today(clock: PinnedClock) -> Callable[[date], None]:
     return clock.set_today
 
 
+def settings_for(store_url: str) -> Settings:
+    """The default settings but for the store, with this process's AWS variables (moto's)."""
+    aws = {name: value for name, value in os.environ.items() if name.startswith("AWS_")}
+    return Settings.from_env({**aws, "HELLO_STORE": store_url})
+
+
 @pytest.fixture
-def client(store_url: str, clock: PinnedClock) -> Iterator[TestClient]:
-    app = create_app(Settings(store_url=store_url), clock=clock)
-    with TestClient(app, raise_server_exceptions=False) as test_client:
+def endpoints(store_url: str, clock: PinnedClock) -> Endpoints:
+    """The client's endpoints: the store, the metrics and the shutdown signal behind its app."""
+    return Endpoints(settings_for(store_url), clock)
+
+
+@pytest.fixture
+def client(endpoints: Endpoints) -> Iterator[TestClient]:
+    with TestClient(build_app(endpoints), raise_server_exceptions=False) as test_client:
         yield test_client

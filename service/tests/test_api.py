@@ -16,8 +16,8 @@ from starlette.testclient import TestClient
 from starlette.types import Message, Receive
 
 from hello_birthday import request_body
-from hello_birthday.openapi import MAX_BODY_BYTES
-from hello_birthday.request_body import DRAIN_BYTES
+from hello_birthday.app import Endpoints
+from hello_birthday.request_body import DRAIN_BYTES, MAX_BODY_BYTES
 from hello_birthday.store.schema import DATE_OF_BIRTH, PARTITION_KEY
 
 PROBLEM_JSON = "application/problem+json"
@@ -110,14 +110,13 @@ BAD_NAMES = ["bob1", "bob_s", "bob-s", "bob%20s", "bob.", "bob%E2%80%8B", "%E2%8
 
 @pytest.mark.parametrize("name", BAD_NAMES)
 def test_invalid_username_is_400_on_get_and_put_and_stores_nothing(
-    client: TestClient, name: str
+    client: TestClient, endpoints: Endpoints, name: str
 ) -> None:
     assert_problem(client.get(f"/hello/{name}"), 400)
     assert_problem(client.put(f"/hello/{name}", json={"dateOfBirth": "2000-01-01"}), 400)
     assert_problem(client.get(f"/hello/{name}"), 400)
-    service = client.app.app.state.service  # type: ignore[attr-defined]
     assert client.portal is not None
-    assert client.portal.call(service.store.get, unquote(name)) is None
+    assert client.portal.call(endpoints.store.get, unquote(name)) is None
 
 
 BAD_BODIES: list[bytes] = [
@@ -324,8 +323,8 @@ def test_health_readiness_and_openapi(client: TestClient) -> None:
     assert set(document["paths"]["/hello/{username}"]) == {"parameters", "get", "put"}
 
 
-def test_readiness_fails_once_shutdown_has_begun(client: TestClient) -> None:
-    client.app.app.state.service.shutdown.set()  # type: ignore[attr-defined]
+def test_readiness_fails_once_shutdown_has_begun(client: TestClient, endpoints: Endpoints) -> None:
+    endpoints.shutdown.set()
     assert_problem(client.get("/readyz"), 503)
     assert client.get("/healthz").status_code == 200
 

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import os
 import socket
 import threading
 import time
@@ -13,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from hello_birthday.store import InvalidStoredDataError, StoreUnavailableError
+from hello_birthday.settings import Settings
+from hello_birthday.store import InvalidStoredDataError, Store, StoreUnavailableError, open_store
 from hello_birthday.store.dynamodb import DynamoDBStore
 
 ITEM = {"Item": {"username": {"S": "Alice"}, "dateOfBirth": {"S": "1990-05-17"}}}
@@ -127,9 +129,11 @@ def role_credentials(valid_for: timedelta) -> dict[str, object]:
 
 
 @asynccontextmanager
-async def opened(timeout: float) -> AsyncIterator[DynamoDBStore]:
-    """A store opened inside the running event loop, as the lifespan opens it, then closed."""
-    store = DynamoDBStore("birthdays", timeout)
+async def opened(timeout: float) -> AsyncIterator[Store]:
+    """A store opened as the lifespan opens it, inside the running event loop, from settings
+    read from the environment the fixtures set (its endpoint, its region); then closed."""
+    env = {**os.environ, "HELLO_STORE": "dynamodb://birthdays", "HELLO_STORE_TIMEOUT": str(timeout)}
+    store = open_store(Settings.from_env(env))
     try:
         yield store
     finally:
@@ -149,6 +153,30 @@ def test_a_silent_endpoint_gets_one_retry_and_a_store_error(
 ) -> None:
     with pytest.raises(StoreUnavailableError, match=r"did not answer within 0\.3 s"):
         _get("Alice", timeout=0.2)
+    assert len(silent_endpoint) == 2, "the first attempt and one retry"
+
+
+def test_each_attempt_ends_at_the_attempt_timeout_and_the_call_at_its_deadline(
+    silent_endpoint: list[socket.socket],
+) -> None:
+    """The two bounds are distinct: under a long deadline, the retry's own timeout ends the
+    call (the deadline is tested above)."""
+
+    async def get() -> None:
+        store = DynamoDBStore(
+            "birthdays",
+            region="us-east-1",
+            endpoint=os.environ["AWS_ENDPOINT_URL"],
+            attempt_timeout=0.1,
+            call_deadline=3.0,
+        )
+        try:
+            await store.get("Alice")
+        finally:
+            await store.close()
+
+    with pytest.raises(StoreUnavailableError, match=r"DynamoDB call failed: .*Timeout"):
+        asyncio.run(get())
     assert len(silent_endpoint) == 2, "the first attempt and one retry"
 
 
@@ -224,10 +252,10 @@ def test_the_dynamodb_endpoint_variable_wins_over_the_general_one(
     assert not silent_endpoint
 
 
-def test_no_region_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("AWS_REGION")
+def test_no_region_is_a_clear_error() -> None:
+    # Settings.from_env refuses it at start (test_settings); settings made otherwise, here.
     with pytest.raises(StoreUnavailableError, match="AWS_REGION"):
-        _get("Alice")
+        open_store(Settings(store_url="dynamodb://birthdays"))
 
 
 @pytest.mark.parametrize("scripted", [[(200, ITEM)]], indirect=True)

@@ -14,16 +14,21 @@ import pytest
 from httpx2 import Response
 from starlette.testclient import TestClient
 
-from hello_birthday.app import create_app
+from hello_birthday.app import Endpoints, build_app, create_app
 from hello_birthday.logs import uvicorn_log_config
+from hello_birthday.metrics import Metrics
 from hello_birthday.metrics_server import metrics_app
 from hello_birthday.settings import Settings
 
 
 @pytest.fixture
-def sqlite_client(tmp_path: Path) -> Iterator[TestClient]:
-    app = create_app(Settings(store_url=f"sqlite:///{tmp_path / 'db.sqlite'}"))
-    with TestClient(app, raise_server_exceptions=False) as client:
+def sqlite_endpoints(tmp_path: Path) -> Endpoints:
+    return Endpoints(Settings(store_url=f"sqlite:///{tmp_path / 'db.sqlite'}"))
+
+
+@pytest.fixture
+def sqlite_client(sqlite_endpoints: Endpoints) -> Iterator[TestClient]:
+    with TestClient(build_app(sqlite_endpoints), raise_server_exceptions=False) as client:
         yield client
 
 
@@ -67,13 +72,13 @@ def test_access_log_has_one_json_line_per_request_and_no_date_of_birth(tmp_path:
 
 
 def test_metrics_are_labelled_by_route_template_never_by_username(
-    sqlite_client: TestClient,
+    sqlite_client: TestClient, sqlite_endpoints: Endpoints
 ) -> None:
     sqlite_client.put("/hello/Jules", json={"dateOfBirth": "1990-01-01"})
     sqlite_client.get("/hello/Jules")
     sqlite_client.get("/hello/Nobody")
     sqlite_client.get("/no/such/path")
-    response = scrape(sqlite_client)
+    response = scrape(sqlite_endpoints.metrics)
     assert response.headers["content-type"].startswith("text/plain")
     text = response.text
     assert 'http_requests_total{method="GET",route="/hello/{username}",status="200"} 1.0' in text
@@ -86,17 +91,15 @@ def test_metrics_are_labelled_by_route_template_never_by_username(
     assert "Nobody" not in text
 
 
-def scrape(client: TestClient) -> Response:
-    """GET /metrics from the metrics app of the client's application."""
-    service = client.app.app.state.service  # type: ignore[attr-defined]
-    with TestClient(metrics_app(service.metrics)) as metrics:
-        response: Response = metrics.get("/metrics")
+def scrape(metrics: Metrics) -> Response:
+    """GET /metrics from the metrics app of an application's metrics."""
+    with TestClient(metrics_app(metrics)) as client:
+        response: Response = client.get("/metrics")
     return response
 
 
-def test_the_metrics_app_serves_get_metrics_only(sqlite_client: TestClient) -> None:
-    service = sqlite_client.app.app.state.service  # type: ignore[attr-defined]
-    with TestClient(metrics_app(service.metrics)) as metrics:
+def test_the_metrics_app_serves_get_metrics_only(sqlite_endpoints: Endpoints) -> None:
+    with TestClient(metrics_app(sqlite_endpoints.metrics)) as metrics:
         assert metrics.head("/metrics").status_code == 200
         assert metrics.post("/metrics").status_code == 405
         assert metrics.get("/hello/Jules").status_code == 404
@@ -109,15 +112,23 @@ def closed_port() -> int:
     return port
 
 
-def test_store_outage_is_a_quick_503_and_liveness_stays_up(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{closed_port()}")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+@pytest.fixture
+def unreachable_dynamodb(monkeypatch: pytest.MonkeyPatch) -> Endpoints:
+    """Endpoints on a DynamoDB store whose endpoint refuses every connection."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    app = create_app(Settings(store_url="dynamodb://birthdays"))
-    with TestClient(app) as client:
+    endpoint = f"http://127.0.0.1:{closed_port()}"
+    return Endpoints(
+        Settings(
+            store_url="dynamodb://birthdays", aws_region="us-east-1", dynamodb_endpoint=endpoint
+        )
+    )
+
+
+def test_store_outage_is_a_quick_503_and_liveness_stays_up(
+    unreachable_dynamodb: Endpoints,
+) -> None:
+    with TestClient(build_app(unreachable_dynamodb)) as client:
         for response in (
             client.get("/hello/Kim"),
             client.put("/hello/Kim", json={"dateOfBirth": "1990-01-01"}),
@@ -127,21 +138,16 @@ def test_store_outage_is_a_quick_503_and_liveness_stays_up(
             assert response.headers["content-type"] == "application/problem+json"
             assert response.headers["retry-after"] == "2"
         assert client.get("/healthz").status_code == 200
-        metrics = scrape(client).text
+        metrics = scrape(unreachable_dynamodb.metrics).text
     assert 'store_errors_total{operation="get"} 1.0' in metrics
     assert 'store_errors_total{operation="put"} 1.0' in metrics
 
 
 def test_store_failures_are_logged_with_their_cause_without_a_line_per_request(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    unreachable_dynamodb: Endpoints, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{closed_port()}")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     caplog.set_level(logging.ERROR, logger="hello_birthday")
-    app = create_app(Settings(store_url="dynamodb://birthdays"))
-    with TestClient(app) as client:
+    with TestClient(build_app(unreachable_dynamodb)) as client:
         assert client.get("/hello/Kim").status_code == 503
         first = [record.getMessage() for record in caplog.records]
         for _ in range(5):

@@ -28,6 +28,7 @@ def test_defaults() -> None:
     assert settings.log_level == "info"
     assert settings.access_log is True
     assert (settings.max_connections, settings.backlog) == (896, 2048)
+    assert (settings.aws_region, settings.dynamodb_endpoint) == (None, None)
 
 
 def test_values_from_the_environment() -> None:
@@ -47,6 +48,47 @@ def test_values_from_the_environment() -> None:
     assert (settings.store_timeout, settings.shutdown_timeout) == (0.5, 10)
     assert settings.access_log is False
     assert settings.log_level == "warning"
+    assert settings.aws_region == "eu-west-1"
+
+
+def test_the_store_timeout_sets_each_of_the_stores_time_bounds() -> None:
+    settings = Settings.from_env({"HELLO_STORE_TIMEOUT": "0.5"})
+    assert settings.sqlite_lock_wait == 0.5
+    assert settings.dynamodb_attempt_timeout == 0.5
+    assert settings.dynamodb_call_deadline == 0.75  # the attempt and its one retry
+
+
+@pytest.mark.parametrize(
+    ("env", "region"),
+    [
+        ({"AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "us-east-1"}, "eu-west-1"),
+        ({"AWS_REGION": "", "AWS_DEFAULT_REGION": "us-east-1"}, "us-east-1"),
+        ({"AWS_DEFAULT_REGION": "us-east-1"}, "us-east-1"),
+        ({"AWS_REGION": ""}, None),
+    ],
+)
+def test_the_region_is_read_as_the_aws_sdks_read_it(
+    env: dict[str, str], region: str | None
+) -> None:
+    assert Settings.from_env(env).aws_region == region
+
+
+GENERAL, DYNAMODB = "http://127.0.0.1:4566", "http://127.0.0.1:8000"
+
+
+@pytest.mark.parametrize(
+    ("env", "endpoint"),
+    [
+        ({"AWS_ENDPOINT_URL": GENERAL, "AWS_ENDPOINT_URL_DYNAMODB": DYNAMODB}, DYNAMODB),
+        ({"AWS_ENDPOINT_URL": GENERAL, "AWS_ENDPOINT_URL_DYNAMODB": ""}, GENERAL),
+        ({"AWS_ENDPOINT_URL": GENERAL}, GENERAL),
+        ({"AWS_ENDPOINT_URL": ""}, None),
+    ],
+)
+def test_the_dynamodb_endpoint_is_read_as_the_aws_sdks_read_it(
+    env: dict[str, str], endpoint: str | None
+) -> None:
+    assert Settings.from_env(env).dynamodb_endpoint == endpoint
 
 
 @pytest.mark.parametrize(
@@ -115,7 +157,7 @@ def test_unknown_store_urls_are_refused(url: str) -> None:
     with pytest.raises(SettingsError, match="HELLO_STORE"):
         Settings.from_env({"HELLO_STORE": url})
     with pytest.raises(ValueError, match="HELLO_STORE"):
-        open_store(url, 1.0)
+        open_store(Settings(store_url=url))
 
 
 def test_cli_refuses_bad_settings_before_serving() -> None:

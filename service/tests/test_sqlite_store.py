@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from hello_birthday.store import InvalidStoredDataError, StoreUnavailableError
+from hello_birthday.store import InvalidStoredDataError, StoreUnavailableError, read_cache
 from hello_birthday.store import sqlite as sqlite_store
 from hello_birthday.store.generation import SharedGeneration
 from hello_birthday.store.sqlite import SQLiteStore
@@ -41,7 +41,7 @@ def in_stores(database: Path) -> Runner:
             async with AsyncExitStack() as stack:
                 stores = []
                 for _ in range(scenario.__code__.co_argcount):
-                    store = SQLiteStore(str(database), timeout=1.0)
+                    store = SQLiteStore.open(str(database), lock_wait=1.0)
                     stack.push_async_callback(store.close)
                     stores.append(store)
                 await scenario(*stores)
@@ -107,7 +107,7 @@ def test_reads_come_from_the_cache_until_a_store_writes(in_stores: Runner, datab
 def test_a_full_cache_starts_over(
     in_stores: Runner, database: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sqlite_store, "CACHE_LIMIT", 2)
+    monkeypatch.setattr(read_cache, "CACHE_LIMIT", 2)
 
     async def scenario(store: SQLiteStore) -> None:
         await asyncio.gather(store.put("Ann", BORN), store.put("Bob", BORN))
@@ -221,11 +221,11 @@ def test_a_put_queued_while_a_group_waits_for_the_lock_commits_after_it(
 def test_a_put_queued_behind_a_group_waiting_for_the_lock_fails_by_its_own_deadline(
     database: Path,
 ) -> None:
-    """Not after a store timeout more: the group before it used up its own first."""
-    timeout = 0.5
+    """Not after a lock wait more: the group before it used up its own first."""
+    lock_wait = 0.5
 
     async def scenario() -> None:
-        store = SQLiteStore(str(database), timeout=timeout)
+        store = SQLiteStore.open(str(database), lock_wait=lock_wait)
         loop = asyncio.get_running_loop()
         try:
             with write_lock(database):
@@ -239,14 +239,14 @@ def test_a_put_queued_behind_a_group_waiting_for_the_lock_fails_by_its_own_deadl
                     await first
         finally:
             await store.close()
-        assert waited < timeout + 0.1, f"{waited:.2f} s"  # not about twice the timeout
+        assert waited < lock_wait + 0.1, f"{waited:.2f} s"  # not about twice the lock wait
 
     asyncio.run(scenario())
 
 
 def test_closing_commits_the_writes_still_queued(database: Path) -> None:
     async def scenario() -> None:
-        store = SQLiteStore(str(database), timeout=1.0)
+        store = SQLiteStore.open(str(database), lock_wait=1.0)
         puts = [asyncio.create_task(store.put(name, BORN)) for name in GROUP[:3]]
         await asyncio.sleep(0)  # the PUTs have queued; their group has not committed yet
         await store.close()
@@ -259,7 +259,7 @@ def test_closing_commits_the_writes_still_queued(database: Path) -> None:
 def test_an_unusable_generation_file_is_a_store_error(database: Path) -> None:
     Path(f"{database}-generation").mkdir()
     with pytest.raises(StoreUnavailableError, match="cannot open SQLite database"):
-        SQLiteStore(str(database), timeout=1.0)
+        SQLiteStore.open(str(database), lock_wait=1.0)
 
 
 def test_the_generation_survives_a_late_opener(tmp_path: Path) -> None:
@@ -488,7 +488,7 @@ def probe_writes(database: Path) -> int:
 
 def test_readiness_writes_only_while_no_write_is_known_to_work(database: Path) -> None:
     async def scenario() -> None:
-        store = SQLiteStore(str(database), timeout=0.2)
+        store = SQLiteStore.open(str(database), lock_wait=0.2)
         try:
             await store.check()  # nothing written yet: the check writes once
             await store.check()

@@ -72,7 +72,7 @@ async def _time_in_turns(
 ) -> dict[str, Measurement]:
     # Opened as the service opens it, from the same settings.
     settings = Settings.from_env()
-    store = open_store(settings.store_url, settings.store_timeout)
+    store = open_store(settings)
     service = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     failed = 0
 

@@ -43,8 +43,8 @@ class LatencyHistogram:
     """A histogram of durations kept as plain numbers, for prometheus_client to expose.
 
     prometheus_client's Histogram takes a lock for each of its two increments per observation,
-    which was the largest part of the bookkeeping on a request's path. Every observation here is
-    made on the event loop's thread, and /metrics is rendered there too, so no lock is needed.
+    on every request's path. Every observation here is made on the event loop's thread, and
+    /metrics is rendered there too, so no lock is needed.
     """
 
     def __init__(self, name: str, documentation: str, labels: tuple[str, ...]) -> None:
@@ -128,8 +128,8 @@ class MeteredStore:
         }
 
     async def _timed(self, operation: tuple[str], call: Awaitable[_Result]) -> _Result:
-        # A try/finally in one coroutine: a timer object or a context manager per call cost
-        # twice as much on every request's path.
+        # A try/finally in this coroutine: no timer object or context manager to make and enter
+        # per call, on every request's path.
         start = time.perf_counter()
         try:
             return await call

@@ -4,7 +4,7 @@ A second uvicorn server shares the event loop of the one serving the API: the re
 histograms are plain numbers updated on that loop's thread (metrics.py), so they must be
 rendered there too, which rules out prometheus_client's thread-based server. Reusing uvicorn
 costs no import and no memory that the worker does not already pay (aiohttp's server would add
-about 11 MiB and 0.1 s to each SQLite worker's start). It parses with h11, whose header size is
+its own to every SQLite worker's memory and start). It parses with h11, whose header size is
 bounded, because no load balancer stands in front of this port.
 
 The listening socket is bound once, by the process that starts the workers, and every worker

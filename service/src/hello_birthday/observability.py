@@ -11,8 +11,9 @@ from hello_birthday.logs import AccessLog
 from hello_birthday.metrics import Metrics
 
 REQUEST_ID_HEADER: Final = b"x-request-id"
-# A caller's id is echoed only when it is short and printable, so it cannot forge log lines.
-_SAFE_REQUEST_ID: Final = re.compile(rb"[A-Za-z0-9._:/+=-]{1,128}")
+#: A caller's id is echoed only when it is short and printable, so it cannot forge log lines.
+REQUEST_ID_PATTERN: Final = "[A-Za-z0-9._:/+=-]{1,128}"
+_SAFE_REQUEST_ID: Final = re.compile(REQUEST_ID_PATTERN.encode("ascii"))
 #: The route label of requests that matched no route: raw paths would explode the label set.
 UNMATCHED_ROUTE: Final = "<unmatched>"
 

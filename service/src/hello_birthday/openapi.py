@@ -2,20 +2,19 @@
 
 from typing import Any, Final
 
-from hello_birthday.birthdays import MAX_USERNAME_LENGTH
+from hello_birthday.birthdays import ISO_CALENDAR_DATE, MAX_USERNAME_LENGTH
+from hello_birthday.observability import REQUEST_ID_PATTERN
 from hello_birthday.problems import PROBLEM_JSON
-
-MAX_BODY_BYTES: Final = 4096
-
+from hello_birthday.request_body import MAX_BODY_BYTES
 
 #: On every response: the caller's X-Request-ID when it is safe to echo, else a generated one.
 _REQUEST_ID = {
     "X-Request-ID": {
         "description": (
             "The request's id, also in its access log line: the caller's own X-Request-ID when "
-            "it is 1 to 128 characters of [A-Za-z0-9._:/+=-], else a new one."
+            f"it matches {REQUEST_ID_PATTERN}, else a new one."
         ),
-        "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:/+=-]{1,128}$"},
+        "schema": {"type": "string", "pattern": f"^{REQUEST_ID_PATTERN}$"},
         "required": True,
     }
 }
@@ -154,7 +153,7 @@ DOCUMENT: Final[dict[str, Any]] = {
                     "dateOfBirth": {
                         "type": "string",
                         "format": "date",
-                        "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+                        "pattern": f"^{ISO_CALENDAR_DATE.pattern}$",
                         "description": "A calendar date strictly before today, as YYYY-MM-DD.",
                         "examples": ["1990-05-17"],
                     }

@@ -16,9 +16,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 
 from hello_birthday.lifecycle import ShutdownSignal
-from hello_birthday.openapi import MAX_BODY_BYTES
 from hello_birthday.problems import PROBLEM_JSON, ProblemError, invalid_input, shutting_down
 
+#: The largest body the service reads: a date of birth takes some 30 bytes.
+MAX_BODY_BYTES: Final = 4096
 #: What is read and thrown away after a 413, at most: a client sending more, or sending it more
 #: slowly, is disconnected (a reset) once one of the two runs out.
 DRAIN_BYTES: Final = 4 * 1024 * 1024

@@ -36,9 +36,9 @@ _PROTOCOLS: Final = {"httptools": protocols.HttpToolsProtocol, "h11": protocols.
 #: h11's bound on a request's head: the load balancer's own limit on all of a request's headers,
 #: so that nothing the balancer forwards is refused here.
 MAX_HEAD_BYTES: Final = 64 * 1024
-#: Open files a worker needs besides its connections: about 25 here (the store's files, the
-#: listening sockets, the event loop's own, standard streams), and the DynamoDB client's pool of
-#: at most 100 connections.
+#: Open files a worker needs besides its connections: a few dozen of its own (the store's files,
+#: the listening sockets, the event loop's own, standard streams), and the DynamoDB client's pool
+#: of at most 100 connections.
 OTHER_OPEN_FILES: Final = 128
 
 
@@ -152,7 +152,7 @@ async def _check_store(settings: Settings) -> None:
     """Open and close the store once: a bad path or a damaged file stops the start here, before
     any worker exists, rather than in each of them."""
     try:
-        store = open_store(settings.store_url, settings.store_timeout)
+        store = open_store(settings)
     except StoreUnavailableError as error:
         raise StartError(str(error)) from error
     await store.close()

@@ -1,12 +1,11 @@
 """The AWS store: one DynamoDB table keyed by username, reached with aiodynamo over aiohttp.
 
-Calls run on the event loop itself: no thread to wake for each call and to wake the loop again
-after it, and about a third of botocore's CPU per call (docs/performance.md). Every call has a
-hard deadline, so an outage becomes a quick 503 instead of a hung request.
+Calls run on the event loop itself: no thread to wake for each call, nor the loop again after
+it. Each attempt has a timeout and each call, its one retry included, a deadline, so an outage
+becomes a quick 503 instead of a hung request.
 """
 
 import asyncio
-import os
 from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any, Final, TypeVar
@@ -28,7 +27,6 @@ from aiodynamo.http.types import HttpImplementation
 from aiodynamo.models import StaticDelayRetry
 from yarl import URL
 
-from hello_birthday.store import aws_region
 from hello_birthday.store.base import StoreUnavailableError, parse_stored_date
 from hello_birthday.store.schema import DATE_OF_BIRTH, PARTITION_KEY
 
@@ -48,12 +46,6 @@ _TRANSIENT: Final = (
 # aiodynamo's own retries would run until a time limit and then report their last error only
 # when that limit cut them off: with a limit of 0 it makes one attempt and raises its error.
 _ONE_ATTEMPT: Final = StaticDelayRetry(time_limit_secs=0)
-
-
-def _endpoint() -> URL | None:
-    """An endpoint override (LocalStack, moto), by the AWS SDKs' own variable names."""
-    endpoint = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL")
-    return URL(endpoint) if endpoint else None
 
 
 class _SharedLookups(Credentials):
@@ -86,25 +78,29 @@ async def _retried_once(operation: Callable[[], Awaitable[T]]) -> T:
 
 
 class DynamoDBStore:
-    def __init__(self, table: str, timeout: float) -> None:
-        # Settings refuse a DynamoDB store without a region at start; this covers other callers.
-        region = aws_region()
-        if region is None:
-            raise StoreUnavailableError(
-                "the DynamoDB store needs AWS_REGION (or AWS_DEFAULT_REGION)"
-            )
+    def __init__(
+        self,
+        table: str,
+        *,
+        region: str,
+        endpoint: str | None,
+        attempt_timeout: float,
+        call_deadline: float,
+    ) -> None:
+        """A store on the table: endpoint None is AWS's own; attempt_timeout bounds each attempt
+        (connecting, sending, reading the answer), call_deadline a whole call, retry included."""
         # Opened inside the running event loop (the application's lifespan), as aiohttp requires.
-        # Its timeout bounds each attempt; the deadline below bounds the call, retry included.
-        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout))
+        timeout = aiohttp.ClientTimeout(total=attempt_timeout)
+        self._session = aiohttp.ClientSession(timeout=timeout)
         # Credentials: the environment, ~/.aws, then the ECS task role (or EC2 instance role).
         self._table = Client(
             AIOHTTP(self._session),
             _SharedLookups(Credentials.auto()),
             region,
-            endpoint=_endpoint(),
+            endpoint=URL(endpoint) if endpoint else None,
             throttle_config=_ONE_ATTEMPT,
         ).table(table)
-        self._deadline = timeout * 1.5
+        self._deadline = call_deadline
 
     async def _call(self, operation: Callable[[], Awaitable[T]]) -> T:
         deadline = asyncio.timeout(self._deadline)

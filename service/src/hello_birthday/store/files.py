@@ -4,7 +4,7 @@ A file deleted or replaced under a running process stays open in it: SQLite woul
 committing into the old file (and its write-ahead log) and report success, and a restart would
 open whatever is at the path now. So the store remembers each file's device and inode once it
 has them open, and compares them with the path's before and after every commit and in every
-readiness check: one stat(2) per file, a microsecond or two.
+readiness check: one stat(2) per file.
 """
 
 import contextlib
