@@ -12,7 +12,7 @@ from datetime import date, timedelta
 import httpx
 import pytest
 
-from .contract import (
+from tests.support.contract import (
     SMOKE_PREFIX,
     assert_problem,
     born,

@@ -7,9 +7,10 @@ from datetime import date
 import httpx
 import pytest
 
-from .contract import born, days_in_greeting, on_one_utc_day, smoke_username
+from tests.support.contract import born, days_in_greeting, on_one_utc_day, smoke_username
+from tests.support.service_process import ServiceStarter
+
 from .raw_http import RawConnection
-from .service import ServiceStarter
 
 pytestmark = pytest.mark.timeout(120)
 
