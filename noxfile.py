@@ -9,7 +9,15 @@ import nox
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_existing_virtualenvs = True
-nox.options.sessions = ["lint", "typecheck", "tests", "platform", "delivery", "integration"]
+nox.options.sessions = [
+    "lint",
+    "typecheck",
+    "tests",
+    "harnesses",
+    "platform",
+    "delivery",
+    "integration",
+]
 
 ROOT = Path(__file__).parent
 PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
@@ -79,10 +87,19 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
-    """Unit, in-process API and contract tests of the service (both stores); gate verdicts."""
+    """Unit, in-process API and contract tests of the service (both stores)."""
     session.install("-e", SERVICE)
     install_group(session, "test")
-    session.run("pytest", *(session.posargs or ["service/tests", "tests/load", "tests/bench"]))
+    session.run("pytest", *(session.posargs or ["service/tests"]))
+
+
+@nox.session(python=PYTHON)
+def harnesses(session: nox.Session) -> None:
+    """The load test's and the benchmark's own logic: the load gate's arguments and verdicts, the
+    benchmark's targets and its soak's sampler (tests/load, tests/bench)."""
+    session.install("-e", SERVICE)
+    install_group(session, "test")
+    session.run("pytest", *(session.posargs or ["tests/load", "tests/bench"]))
 
 
 @nox.session(python=PYTHON)
