@@ -79,7 +79,8 @@ def typecheck(session: nox.Session) -> None:
     """Type-check everything with mypy --strict."""
     session.install("-e", SERVICE)
     install_group(session, "typecheck")
-    # One run per folder: test folders each have a conftest.py, which mypy would see as duplicates.
+    # One run per folder: several test folders have a conftest.py, which mypy would see as
+    # duplicates in one run, and some need MYPY_PATHS of their own.
     for target in session.posargs or MYPY_TARGETS:
         extra_path = next((p for f, p in MYPY_PATHS.items() if target.startswith(f)), "")
         session.run("mypy", target, env={"MYPYPATH": extra_path})
