@@ -33,8 +33,7 @@ def test_a_put_whose_client_half_closes_is_answered_and_stored(
             with closing(RawConnection(service.url)) as connection:
                 headers = {"Content-Length": str(len(body)), "Content-Type": "application/json"}
                 connection.request("PUT", f"/hello/{user}", headers)
-                connection.send(body)
-                connection.finish_sending()
+                connection.send_and_finish(body)  # end-of-file with the request's last byte
                 response = connection.response()
                 answers.append(None if response is None else response.status)
                 if response is not None:
