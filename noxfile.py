@@ -96,8 +96,11 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def harnesses(session: nox.Session) -> None:
-    """The load test's and the benchmark's own logic: the load gate's arguments and verdicts, the
-    benchmark's targets and its soak's sampler (tests/load, tests/bench)."""
+    """The load test's and the benchmark's own tests (tests/load, tests/bench).
+
+    They check the load gate's arguments and verdicts, the benchmark's targets and its soak's
+    sampler; nothing here loads a server.
+    """
     session.install("-e", SERVICE)
     install_group(session, "test")
     session.run("pytest", *(session.posargs or ["tests/load", "tests/bench"]))
