@@ -9,7 +9,15 @@ import nox
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_existing_virtualenvs = True
-nox.options.sessions = ["lint", "typecheck", "tests", "platform", "delivery", "integration"]
+nox.options.sessions = [
+    "lint",
+    "typecheck",
+    "tests",
+    "harnesses",
+    "platform",
+    "delivery",
+    "integration",
+]
 
 ROOT = Path(__file__).parent
 PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
@@ -71,7 +79,8 @@ def typecheck(session: nox.Session) -> None:
     """Type-check everything with mypy --strict."""
     session.install("-e", SERVICE)
     install_group(session, "typecheck")
-    # One run per folder: test folders each have a conftest.py, which mypy would see as duplicates.
+    # One run per folder: several test folders have a conftest.py, which mypy would see as
+    # duplicates in one run, and some need MYPY_PATHS of their own.
     for target in session.posargs or MYPY_TARGETS:
         extra_path = next((p for f, p in MYPY_PATHS.items() if target.startswith(f)), "")
         session.run("mypy", target, env={"MYPYPATH": extra_path})
@@ -79,10 +88,22 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
-    """Unit, in-process API and contract tests of the service (both stores); gate verdicts."""
+    """Unit, in-process API and contract tests of the service (both stores)."""
     session.install("-e", SERVICE)
     install_group(session, "test")
-    session.run("pytest", *(session.posargs or ["service/tests", "tests/load", "tests/bench"]))
+    session.run("pytest", *(session.posargs or ["service/tests"]))
+
+
+@nox.session(python=PYTHON)
+def harnesses(session: nox.Session) -> None:
+    """The load test's and the benchmark's own tests (tests/load, tests/bench).
+
+    They check the load gate's arguments and verdicts, the benchmark's targets and its soak's
+    sampler; nothing here loads a server.
+    """
+    session.install("-e", SERVICE)
+    install_group(session, "test")
+    session.run("pytest", *(session.posargs or ["tests/load", "tests/bench"]))
 
 
 @nox.session(python=PYTHON)

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.integration.processes import ChildProcess, free_port
+from tests.support.processes import ChildProcess, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".image-build"

@@ -1,20 +1,17 @@
 """Fixtures: a pinned clock, and the app on either store (SQLite file, DynamoDB through moto)."""
 
 import os
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 from starlette.testclient import TestClient
 
 from hello_birthday.app import Endpoints, build_app
 from hello_birthday.settings import Settings
-from hello_birthday.store.schema import create_table_request
+from tests.support.emulator import Emulator, MotoServer
 
 
 @dataclass
@@ -31,36 +28,16 @@ class PinnedClock:
 
 
 @pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    """moto's DynamoDB wire protocol on a loopback port, with dummy credentials for boto3."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    saved = {name: os.environ.get(name) for name in _AWS_ENVIRONMENT}
-    os.environ.update(_AWS_ENVIRONMENT | {"AWS_ENDPOINT_URL": endpoint})
-    yield endpoint
-    for name, value in saved.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-    server.stop()
-
-
-_AWS_ENVIRONMENT = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_ENDPOINT_URL": "",
-}
-
-
-def new_dynamodb_table(endpoint: str) -> str:
-    name = f"birthdays-{uuid.uuid4().hex}"
-    client = boto3.client("dynamodb", endpoint_url=endpoint)
-    client.create_table(**create_table_request(name))
-    return name
+def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    """moto's server, as the integration suite and the bench run it; its endpoint and dummy
+    credentials are in os.environ for the session, where the app's boto3 and the tests' own
+    find them."""
+    log_path = tmp_path_factory.mktemp("moto") / "moto.log"
+    with MotoServer(log_path).running() as server, pytest.MonkeyPatch.context() as environ:
+        emulator = server.emulator()
+        for name, value in emulator.aws_env().items():
+            environ.setenv(name, value)
+        yield emulator
 
 
 @pytest.fixture(params=["sqlite", "dynamodb"])
@@ -68,8 +45,8 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """Every API test runs against both stores."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'birthdays.db'}"
-    endpoint: str = request.getfixturevalue("moto_endpoint")
-    return f"dynamodb://{new_dynamodb_table(endpoint)}"
+    moto: Emulator = request.getfixturevalue("moto")
+    return f"dynamodb://{moto.create_table()}"
 
 
 @pytest.fixture

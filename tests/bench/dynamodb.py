@@ -1,11 +1,11 @@
 """The DynamoDB rows: moto, and the service's GET timed in turns with two direct calls.
 
-The emulator is the integration tests' own moto server and table set-up. Beside the service's
-GET at concurrency 1 the harness times boto3's GetItem, as the issue names it, and the service's
-own store call in-process, so that a difference between the two clients is counted neither to
-the service nor for it. The three take turns call by call: moto's speed drifts by a millisecond
-or more from one 10 s window to the next, more than the target's margin, and only calls made in
-turns meet the same emulator.
+The emulator is the test suites' own moto server and table set-up (tests.support). Beside the
+service's GET at concurrency 1 the harness times boto3's GetItem, as the issue names it, and the
+service's own store call in-process, so that a difference between the two clients is counted
+neither to the service nor for it. The three take turns call by call: moto's speed drifts by a
+millisecond or more from one 10 s window to the next, more than the target's margin, and only
+calls made in turns meet the same emulator.
 """
 
 import http.client
@@ -28,7 +28,7 @@ from hello_birthday.store.schema import PARTITION_KEY
 from tests.bench import report
 from tests.bench.load import Measurement
 from tests.bench.seed import username
-from tests.integration.emulator import Emulator, MotoServer
+from tests.support.emulator import Emulator, MotoServer
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -39,14 +39,10 @@ TABLE = "hello-birthday-bench"
 @contextmanager
 def emulator(workdir: Path) -> Iterator[Emulator]:
     """moto's DynamoDB server on a free loopback port, with the service's table created."""
-    moto = MotoServer(workdir / "moto.log")
-    try:
-        moto.start()  # inside: a SIGTERM while moto starts must still stop it
+    with MotoServer(workdir / "moto.log").running() as moto:
         found = moto.emulator()
         found.create_table(TABLE)
         yield found
-    finally:
-        moto.stop()
 
 
 def service_env(found: Emulator) -> dict[str, str]:

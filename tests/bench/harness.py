@@ -36,7 +36,7 @@ from tests.bench.servers import (
     running,
     worker_pids,
 )
-from tests.integration.emulator import Emulator
+from tests.support.emulator import Emulator
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

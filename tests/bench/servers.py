@@ -10,7 +10,7 @@ from pathlib import Path
 
 import psutil
 
-from tests.integration.processes import ChildProcess, free_port
+from tests.support.processes import ChildProcess, free_port
 
 READY_POLL_SECONDS = 0.01
 READY_DEADLINE_SECONDS = 30.0

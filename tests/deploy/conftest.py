@@ -9,14 +9,14 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 # The deploy program imports as `deploy` with platform/ on the path, as `nox -s deploy` runs it;
-# the integration suite's service helpers import from the repository root.
+# the test support package (tests.support) imports from the repository root.
 sys.path[:0] = [str(ROOT / "platform"), str(ROOT)]
 
 from aws import MotoAws, moto_aws  # noqa: E402
 from servers import not_found_server  # noqa: E402
 from world import World, WorldMaker  # noqa: E402
 
-from tests.integration.service import Service  # noqa: E402
+from tests.support.service_process import ServiceProcess  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -38,7 +38,7 @@ def service_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     URL would answer."""
     folder = tmp_path_factory.mktemp("service")
     store = {"HELLO_STORE": f"sqlite:///{folder / 'hb.db'}"}
-    with Service(store, folder / "service.log").running() as service:
+    with ServiceProcess(store, folder / "service.log").running() as service:
         yield service.url
 
 

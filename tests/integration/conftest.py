@@ -7,8 +7,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from .emulator import Emulator, MotoServer, localstack_endpoint, reachable_localstack
-from .service import Service, ServiceStarter
+from tests.support.emulator import Emulator, MotoServer
+from tests.support.localstack import localstack_endpoint, reachable_localstack
+from tests.support.service_process import ServiceProcess, ServiceStarter
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -57,12 +58,8 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
     if localstack is not None:
         yield localstack
         return
-    moto = MotoServer(tmp_path_factory.mktemp("moto") / "moto.log")
-    try:
-        moto.start()
+    with MotoServer(tmp_path_factory.mktemp("moto") / "moto.log").running() as moto:
         yield moto.emulator()
-    finally:
-        moto.stop()
 
 
 @pytest.fixture
@@ -87,10 +84,10 @@ def store(request: pytest.FixtureRequest) -> dict[str, str]:
 def start_service(tmp_path: Path) -> Iterator[ServiceStarter]:
     """start_service(env, workers=1, ready=True): a ready (or only live) service; every one is
     stopped at the end."""
-    started: list[Service] = []
+    started: list[ServiceProcess] = []
 
-    def start(env: Mapping[str, str], *, workers: int = 1, ready: bool = True) -> Service:
-        service = Service(env, tmp_path / f"service-{len(started)}.log", workers=workers)
+    def start(env: Mapping[str, str], *, workers: int = 1, ready: bool = True) -> ServiceProcess:
+        service = ServiceProcess(env, tmp_path / f"service-{len(started)}.log", workers=workers)
         started.append(service)
         print(f"service {service.url} logs to {tmp_path}")  # shown when the test fails
         service.start(ready=ready)
@@ -109,7 +106,7 @@ def own_service_url(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory
     log_path = tmp_path_factory.mktemp("service") / "service.log"
     with (
         emulator.table() as table,
-        Service(emulator.store_env(table), log_path).running() as service,
+        ServiceProcess(emulator.store_env(table), log_path).running() as service,
     ):
         yield service.url
 

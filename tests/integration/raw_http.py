@@ -37,6 +37,13 @@ class RawConnection:
         """Half-close: the server reads end-of-file, the connection stays open for its answer."""
         self._socket.shutdown(socket.SHUT_WR)
 
+    def send_and_finish(self, data: bytes) -> None:
+        """Send data and half-close in one TCP segment: corked, the data waits for the FIN, so
+        the server reads both together, however long this process takes between the two."""
+        self._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+        self.send(data)
+        self.finish_sending()
+
     def request(self, method: str, path: str, headers: Mapping[str, str]) -> None:
         """Send a request head (the body, if any, is the caller's to send)."""
         lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}"]

@@ -6,8 +6,8 @@ from datetime import date
 import httpx
 import pytest
 
-from .contract import born, on_one_utc_day, smoke_username
-from .service import ServiceStarter
+from tests.support.contract import born, on_one_utc_day, smoke_username
+from tests.support.service_process import ServiceStarter
 
 pytestmark = pytest.mark.timeout(60)
 

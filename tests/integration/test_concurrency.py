@@ -15,8 +15,9 @@ from datetime import date
 import httpx
 import pytest
 
-from .contract import days_in_greeting, on_one_utc_day, smoke_username
-from .service import Service, ServiceStarter
+from tests.support.contract import days_in_greeting, on_one_utc_day, smoke_username
+from tests.support.service_process import ServiceProcess, ServiceStarter
+
 from .traffic import Exchange, send
 
 pytestmark = pytest.mark.timeout(120)
@@ -122,7 +123,7 @@ def test_two_workers_on_one_sqlite_file_lose_and_cross_no_writes(
     lose_and_cross_no_writes(start_service(sqlite_store, workers=2))
 
 
-def lose_and_cross_no_writes(service: Service) -> None:
+def lose_and_cross_no_writes(service: ServiceProcess) -> None:
     def load(today: date) -> None:
         workload = Workload(today)
         workload.run(service.url)

@@ -7,9 +7,10 @@ from datetime import date
 import httpx
 import pytest
 
-from .contract import born, days_in_greeting, on_one_utc_day, smoke_username
+from tests.support.contract import born, days_in_greeting, on_one_utc_day, smoke_username
+from tests.support.service_process import ServiceStarter
+
 from .raw_http import RawConnection
-from .service import ServiceStarter
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -32,13 +33,11 @@ def test_a_put_whose_client_half_closes_is_answered_and_stored(
             with closing(RawConnection(service.url)) as connection:
                 headers = {"Content-Length": str(len(body)), "Content-Type": "application/json"}
                 connection.request("PUT", f"/hello/{user}", headers)
-                connection.send(body)
-                connection.finish_sending()
+                connection.send_and_finish(body)  # end-of-file with the request's last byte
                 response = connection.response()
                 answers.append(None if response is None else response.status)
-                # Then the service closes: whether the 204 itself says `Connection: close`
-                # depends on whether the shutdown arrived before the answer went out.
                 if response is not None:
+                    assert response.headers["connection"] == "close"
                     assert connection.closed_by_server()
         assert answers == [204] * TRIES, service.log_tail()
         with httpx.Client(base_url=service.url, timeout=10.0) as client:

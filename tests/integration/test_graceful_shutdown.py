@@ -29,11 +29,11 @@ import httpx
 import pytest
 
 from hello_birthday.request_body import DRAIN_SECONDS
+from tests.support.contract import born, days_in_greeting, describe, on_one_utc_day, smoke_username
+from tests.support.processes import wait_until
+from tests.support.service_process import SHUTDOWN_TIMEOUT, ServiceStarter
 
-from .contract import born, days_in_greeting, describe, on_one_utc_day, smoke_username
-from .processes import wait_until
 from .raw_http import RawConnection, RawResponse
-from .service import SHUTDOWN_TIMEOUT, ServiceStarter
 from .traffic import Exchange, send
 
 pytestmark = pytest.mark.timeout(120)

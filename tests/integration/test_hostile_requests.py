@@ -20,10 +20,10 @@ import pytest
 
 from hello_birthday.birthdays import MAX_RAW_USERNAME_LENGTH, MAX_USERNAME_LENGTH
 from hello_birthday.request_body import DRAIN_BYTES, DRAIN_SECONDS
+from tests.support.contract import assert_problem, born, describe, on_one_utc_day, smoke_username
+from tests.support.service_process import ServiceProcess, ServiceStarter
 
-from .contract import assert_problem, born, describe, on_one_utc_day, smoke_username
 from .raw_http import RawConnection
-from .service import Service, ServiceStarter
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -39,11 +39,11 @@ HOSTILE_MARKS = "\u0345\u0301\u0316" * (32 * 1024 // 18)
 
 
 @pytest.fixture
-def service(sqlite_store: dict[str, str], start_service: ServiceStarter) -> Service:
+def service(sqlite_store: dict[str, str], start_service: ServiceStarter) -> ServiceProcess:
     return start_service(sqlite_store)
 
 
-def test_a_name_spelled_out_to_the_bound_is_one_user(service: Service) -> None:
+def test_a_name_spelled_out_to_the_bound_is_one_user(service: ServiceProcess) -> None:
     composed = LONGEST_LETTER * MAX_USERNAME_LENGTH
     spelled = unicodedata.normalize("NFD", composed)
     assert len(spelled) == MAX_RAW_USERNAME_LENGTH  # the premise: exactly at the bound
@@ -60,7 +60,9 @@ def test_a_name_spelled_out_to_the_bound_is_one_user(service: Service) -> None:
     on_one_utc_day(check)
 
 
-def test_one_code_point_past_the_bound_is_refused_by_its_raw_length(service: Service) -> None:
+def test_one_code_point_past_the_bound_is_refused_by_its_raw_length(
+    service: ServiceProcess,
+) -> None:
     spelled = unicodedata.normalize("NFD", LONGEST_LETTER * MAX_USERNAME_LENGTH) + "a"
     with httpx.Client(base_url=service.url, timeout=10.0) as client:
         for method in ("GET", "PUT"):
@@ -72,7 +74,7 @@ def test_one_code_point_past_the_bound_is_refused_by_its_raw_length(service: Ser
             assert f"got {MAX_RAW_USERNAME_LENGTH + 1} characters" in str(body["detail"])
 
 
-def test_a_long_run_of_combining_marks_is_refused(service: Service) -> None:
+def test_a_long_run_of_combining_marks_is_refused(service: ServiceProcess) -> None:
     # Over a socket of its own: httpx refuses a URL this long.
     with closing(RawConnection(service.url)) as connection:
         connection.request("GET", f"/hello/{quote(HOSTILE_MARKS)}", {})
@@ -91,7 +93,7 @@ def _chunks(size: int) -> Iterator[bytes]:
 
 @pytest.mark.parametrize("framing", ["content-length", "chunked"])
 def test_every_client_that_sends_a_2_mib_body_and_closes_reads_its_413(
-    service: Service, framing: str
+    service: ServiceProcess, framing: str
 ) -> None:
     """urllib's way: the whole body goes out before the answer is read, on a closing connection.
 
@@ -129,7 +131,7 @@ def test_every_client_that_sends_a_2_mib_body_and_closes_reads_its_413(
     assert outcomes == [expected] * TRIES, service.log_tail()
 
 
-def test_a_client_that_stalls_after_its_413_is_disconnected(service: Service) -> None:
+def test_a_client_that_stalls_after_its_413_is_disconnected(service: ServiceProcess) -> None:
     """It reads the 413 at once; the rest of its body is waited for at most DRAIN_SECONDS."""
     with closing(RawConnection(service.url, timeout=DRAIN_SECONDS + 10)) as connection:
         headers = {"Content-Length": str(OVERSIZED_BODY), "Content-Type": "application/json"}
@@ -144,7 +146,7 @@ def test_a_client_that_stalls_after_its_413_is_disconnected(service: Service) ->
         assert client.get("/healthz").status_code == 200
 
 
-def test_a_body_past_the_drain_bound_is_cut_off(service: Service) -> None:
+def test_a_body_past_the_drain_bound_is_cut_off(service: ServiceProcess) -> None:
     """A client that keeps sending reads its 413, and the service stops reading after
     DRAIN_BYTES: the client's sending fails long before its declared 64 MiB are out."""
     declared = 64 * 1024 * 1024

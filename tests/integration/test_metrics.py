@@ -11,8 +11,15 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from .contract import assert_problem, born, describe, media_type, on_one_utc_day, smoke_username
-from .service import Service, ServiceStarter
+from tests.support.contract import (
+    assert_problem,
+    born,
+    describe,
+    media_type,
+    on_one_utc_day,
+    smoke_username,
+)
+from tests.support.service_process import ServiceProcess, ServiceStarter
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -80,7 +87,7 @@ def test_each_worker_answers_scrapes_with_its_own_counters(
 def test_the_metrics_listener_stops_with_the_service(
     sqlite_store: dict[str, str], start_service: ServiceStarter
 ) -> None:
-    service: Service = start_service(sqlite_store)
+    service: ServiceProcess = start_service(sqlite_store)
     assert httpx.get(service.metrics_url, timeout=10.0).status_code == 200
     assert service.stop() == 0, service.log_tail()
     with pytest.raises(httpx.ConnectError):

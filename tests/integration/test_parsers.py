@@ -12,8 +12,7 @@ import httpx
 import pytest
 
 from hello_birthday.serving import MAX_HEAD_BYTES
-
-from .processes import ChildProcess, free_port
+from tests.support.processes import ChildProcess, free_port
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -6,8 +6,8 @@ from datetime import date
 import httpx
 import pytest
 
-from .contract import born, days_in_greeting, describe, on_one_utc_day, smoke_username
-from .service import ServiceStarter
+from tests.support.contract import born, days_in_greeting, describe, on_one_utc_day, smoke_username
+from tests.support.service_process import ServiceStarter
 
 pytestmark = pytest.mark.timeout(90)
 

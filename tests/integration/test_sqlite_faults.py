@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .contract import (
+from tests.support.contract import (
     assert_problem,
     assert_retry_after,
     born,
@@ -23,9 +23,10 @@ from .contract import (
     smoke_username,
     utc_today,
 )
+from tests.support.processes import wait_until
+from tests.support.service_process import ServiceProcess, ServiceStarter
+
 from .filesystems import fill, read_only, small_filesystem
-from .processes import wait_until
-from .service import Service, ServiceStarter
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -45,7 +46,7 @@ def client() -> Iterator[httpx.Client]:
         yield client
 
 
-def put(client: httpx.Client, service: Service, user: str) -> httpx.Response:
+def put(client: httpx.Client, service: ServiceProcess, user: str) -> httpx.Response:
     body = {"dateOfBirth": born(10, utc_today()).isoformat()}
     return client.put(f"{service.url}/hello/{user}", json=body)
 
@@ -55,7 +56,7 @@ def assert_refused(response: httpx.Response) -> None:
     assert_retry_after(response)
 
 
-def error_lines(service: Service) -> list[str]:
+def error_lines(service: ServiceProcess) -> list[str]:
     """The messages of the service's error lines (store failures among them)."""
     return [
         str(line.get("message"))
@@ -64,7 +65,7 @@ def error_lines(service: Service) -> list[str]:
     ]
 
 
-def assert_stored(client: httpx.Client, service: Service, *users: str) -> None:
+def assert_stored(client: httpx.Client, service: ServiceProcess, *users: str) -> None:
     for user in users:
         response = client.get(f"{service.url}/hello/{user}")
         assert response.status_code == 200, describe(response)
@@ -72,13 +73,13 @@ def assert_stored(client: httpx.Client, service: Service, *users: str) -> None:
 
 def recovered(
     client: httpx.Client,
-    service: Service,
+    service: ServiceProcess,
     start_service: ServiceStarter,
     *,
     path: Path,
     users: tuple[str, str],
     cause_gone: str,
-) -> Service:
+) -> ServiceProcess:
     """Ready again by itself, and the write refused before (of users' second) goes through;
     after a restart on the same file both users are there. The restarted service."""
     before, during = users

@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from .contract import born, days_in_greeting, on_one_utc_day, smoke_username
-from .service import ServiceStarter
+from tests.support.contract import born, days_in_greeting, on_one_utc_day, smoke_username
+from tests.support.service_process import ServiceStarter
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -14,9 +14,8 @@ import pytest
 
 from hello_birthday.serving import OTHER_OPEN_FILES
 from hello_birthday.settings import DEFAULT_MAX_CONNECTIONS
-
-from .processes import ChildProcess, free_port
-from .service import service_argv, service_env
+from tests.support.processes import ChildProcess, free_port
+from tests.support.service_process import service_argv, service_env
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -14,7 +14,7 @@ from datetime import date
 import httpx
 import pytest
 
-from .contract import (
+from tests.support.contract import (
     assert_problem,
     assert_retry_after,
     born,
@@ -23,9 +23,9 @@ from .contract import (
     on_one_utc_day,
     smoke_username,
 )
-from .emulator import MotoServer
-from .processes import wait_until
-from .service import ServiceStarter
+from tests.support.emulator import MotoServer
+from tests.support.processes import wait_until
+from tests.support.service_process import ServiceStarter
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -52,12 +52,8 @@ def timed(client: httpx.Client, request: httpx.Request) -> httpx.Response:
 @pytest.fixture(scope="module")
 def outage_moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
     """A moto server of these tests alone (one start saved per test)."""
-    server = MotoServer(tmp_path_factory.mktemp("outage") / "moto.log")
-    try:
-        server.start()
+    with MotoServer(tmp_path_factory.mktemp("outage") / "moto.log").running() as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -11,9 +11,8 @@ import httpx
 import pytest
 
 from hello_birthday.store.schema import DATE_OF_BIRTH, PARTITION_KEY
-
-from .contract import assert_problem, smoke_username
-from .service import ServiceStarter
+from tests.support.contract import assert_problem, smoke_username
+from tests.support.service_process import ServiceStarter
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

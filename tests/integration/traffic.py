@@ -7,7 +7,7 @@ from datetime import date
 
 import httpx
 
-from .contract import born, days_in_greeting, describe
+from tests.support.contract import born, days_in_greeting, describe
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The real `hello-birthday` console script as a child process on a free loopback port."""
+"""The real `hello-birthday` console script as a child process on free loopback ports."""
 
 import json
 import os
@@ -41,7 +41,7 @@ def service_env(env: Mapping[str, str]) -> dict[str, str]:
     return {**os.environ, **settings, **env}
 
 
-class Service:
+class ServiceProcess:
     """`hello-birthday` on loopback ports of its own, HELLO_TIMEZONE=UTC, env (its store) on top."""
 
     def __init__(self, env: Mapping[str, str], log_path: Path, *, workers: int = 1) -> None:
@@ -64,7 +64,7 @@ class Service:
         self._child.start_serving(f"{self.url}{probe}", timeout=READY_SECONDS, status=200)
 
     @contextmanager
-    def running(self) -> Iterator["Service"]:
+    def running(self) -> Iterator["ServiceProcess"]:
         """Started and ready for the block; stopped when it ends, however it ends."""
         try:
             self.start()
@@ -145,4 +145,4 @@ class ServiceStarter(Protocol):
 
     def __call__(
         self, env: Mapping[str, str], *, workers: int = 1, ready: bool = True
-    ) -> Service: ...
+    ) -> ServiceProcess: ...

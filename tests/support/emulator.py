@@ -1,6 +1,6 @@
-"""The DynamoDB endpoint of the tests: a reachable LocalStack, else moto's server on loopback."""
+"""DynamoDB wire-protocol endpoints for the tests: what every suite needs to know of one, and
+moto's server, the one that runs offline. A developer's LocalStack is found by `localstack`."""
 
-import functools
 import os
 import signal
 import sys
@@ -9,12 +9,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, cast
+from typing import TYPE_CHECKING, Final
 
 import boto3
-import httpx
-from localstack_client import config as localstack_config
-from localstack_client.session import Session as LocalStackSession
 
 from hello_birthday.store.schema import create_table_request
 
@@ -31,7 +28,6 @@ DUMMY_CREDENTIALS: Final = {
     "AWS_REGION": REGION,
     "AWS_DEFAULT_REGION": REGION,
 }
-LOCALSTACK_DEFAULT_HOST: Final = "localhost:4566"
 MOTO_START_SECONDS: Final = 60.0
 #: moto answers in milliseconds when idle but in seconds on a busy 2-core machine, and the tests
 #: of correctness under load must not mistake a slow emulator for a store outage.
@@ -65,6 +61,11 @@ class Emulator:
         finally:
             self.client().delete_table(TableName=name)
 
+    def aws_env(self) -> dict[str, str]:
+        """The environment that sends boto3, the service's included, here with dummy
+        credentials."""
+        return {"AWS_ENDPOINT_URL": self.endpoint_url, **DUMMY_CREDENTIALS}
+
     def store_env(
         self, table: str, *, store_timeout: float | None = EMULATOR_STORE_TIMEOUT
     ) -> dict[str, str]:
@@ -72,48 +73,10 @@ class Emulator:
 
         store_timeout None keeps the service's own default (the outage tests test that one).
         """
-        env = {"HELLO_STORE": f"dynamodb://{table}", "AWS_ENDPOINT_URL": self.endpoint_url}
+        env = {"HELLO_STORE": f"dynamodb://{table}"}
         if store_timeout is not None:
             env["HELLO_STORE_TIMEOUT"] = str(store_timeout)
-        return {**env, **DUMMY_CREDENTIALS}
-
-
-def localstack_endpoint() -> str:
-    """Where LocalStack would answer: the variables localstack-client itself reads."""
-    explicit = os.environ.get("AWS_ENDPOINT_URL", "").strip()
-    if explicit:
-        return explicit.rstrip("/")
-    host, port = localstack_config.parse_localstack_host(
-        os.environ.get("LOCALSTACK_HOST", LOCALSTACK_DEFAULT_HOST)
-    )
-    return f"http://{host}:{port}"
-
-
-@functools.cache
-def reachable_localstack() -> Emulator | None:
-    """LocalStack at localstack_endpoint() if its health check lists DynamoDB as usable.
-
-    Asked once per test session, so the header and the fixtures agree on the choice.
-    """
-    endpoint = localstack_endpoint()
-    try:
-        health = httpx.get(f"{endpoint}/_localstack/health", timeout=1.0).json()
-    except (httpx.HTTPError, ValueError):
-        return None
-    services = health.get("services") if isinstance(health, dict) else None
-    if not isinstance(services, dict) or services.get("dynamodb") not in {"available", "running"}:
-        return None
-    return Emulator("LocalStack", endpoint, functools.partial(_localstack_client, endpoint))
-
-
-def _localstack_client(endpoint: str) -> "DynamoDBClient":
-    session = LocalStackSession(
-        aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        region_name=REGION,
-        localstack_host=endpoint.split("://", 1)[-1],
-    )
-    return cast("DynamoDBClient", session.client("dynamodb"))
+        return {**env, **self.aws_env()}
 
 
 class MotoServer:
@@ -134,6 +97,16 @@ class MotoServer:
 
     def stop(self) -> None:
         self._child.stop()
+
+    @contextmanager
+    def running(self) -> Iterator["MotoServer"]:
+        """Serving for the block; stopped when it ends, however it ends (a signal while moto
+        starts included)."""
+        try:
+            self.start()
+            yield self
+        finally:
+            self.stop()
 
     def freeze(self) -> None:
         """SIGSTOP: the port still accepts connections but nothing answers, as in a network hang."""
