@@ -20,6 +20,7 @@ from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.ecs.models import ecs_backends
 from moto.moto_api import state_manager
 from moto.server import ThreadedMotoServer
+from names import COLLECTOR_CONTAINER
 
 if TYPE_CHECKING:
     from mypy_boto3_ecr import ECRClient
@@ -235,14 +236,15 @@ class EcsControlPlane:
             networkMode="awsvpc",
             cpu="256",
             memory="512",
+            # The collector first: the service's container is found by its name, not its place.
             containerDefinitions=[
-                {"name": self.container, "image": image, "essential": True, "memory": 448},
                 {
-                    "name": "otel-collector",
+                    "name": COLLECTOR_CONTAINER,
                     "image": SIDECAR_IMAGE,
                     "essential": False,
                     "memory": 64,
                 },
+                {"name": self.container, "image": image, "essential": True, "memory": 448},
             ],
         )
         return answer["taskDefinition"]["taskDefinitionArn"]

@@ -11,12 +11,14 @@ from deploy.gates import Gates
 from deploy.policy import PolicyPack
 from deploy.rollout import Cloud, Target
 from fake_stack import FakeStack
+from names import APP_CONTAINER, SERVICE_NAME
 
 ROOT: Final = Path(__file__).resolve().parents[2]
 POLICY_PACK: Final = ROOT / "platform" / "policy"
 CLUSTER: Final = "hello-birthday-dev"
-SERVICE: Final = "hello-birthday"
-CONTAINER: Final = "app"
+# The names the platform gives the ECS service and its container (stack outputs).
+SERVICE: Final = SERVICE_NAME
+CONTAINER: Final = APP_CONTAINER
 
 
 class World:
