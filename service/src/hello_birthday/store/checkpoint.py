@@ -18,7 +18,9 @@ the log over WAL_RESET_BYTES (the store wakes it):
    file to zero bytes. Writers find the lock taken and wait their turn off the event loop, for
    about as long as this step takes. It gives up after CHECKPOINT_BUSY_SECONDS (a reader
    holding an old snapshot, such as an sqlite3 shell left inside a transaction, would otherwise
-   hold every writer back) and tries again a whole interval later.
+   hold every writer back) and tries again a whole interval later, or at once when the store's
+   writers are held back by the log's hard limit: they then hold no lock, and only a checkpoint
+   can let them go on.
 
 The log thus holds about what is committed between two rounds, whatever the machine's speed.
 Setting journal_size_limit is SQLite's own backstop: a log that starts again without being
@@ -47,6 +49,8 @@ class Checkpointer:
         #: Why the last round did not reset the log, for the store's error messages.
         self.last_problem: str | None = None
         self._wake = threading.Event()
+        #: Set while the store's writers wait for a checkpoint (the log is over its hard limit).
+        self._writers_held = threading.Event()
         self._closed = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -60,12 +64,16 @@ class Checkpointer:
         )
         self._thread.start()
 
-    def wake(self) -> None:
-        """Checkpoint now rather than at the next tick."""
+    def wake(self, *, writers_held: bool = False) -> None:
+        """Checkpoint now rather than at the next tick; `writers_held`: the store's writers wait
+        for it, so try again at once even after a checkpoint that could not complete."""
+        if writers_held:
+            self._writers_held.set()
         self._wake.set()
 
     def close(self) -> None:
         self._closed.set()
+        self._writers_held.set()
         self._wake.set()
         if self._thread is not None:
             self._thread.join()
@@ -79,8 +87,9 @@ class Checkpointer:
                     self.last_problem = f"the last checkpoint failed: {error}"
                 if self.last_problem is not None:
                     # A whole interval, even if woken: a checkpoint that cannot complete holds
-                    # writers back for its busy timeout each time.
-                    self._closed.wait(CHECKPOINT_INTERVAL_SECONDS)
+                    # writers back for its busy timeout each time; unless they are held anyway.
+                    self._writers_held.wait(CHECKPOINT_INTERVAL_SECONDS)
+                self._writers_held.clear()
         finally:
             database.close()
 

@@ -234,7 +234,7 @@ class SQLiteStore:
     def _wal_has_room(self) -> None:
         self._wal_bytes = self._files.check_data()
         if self._wal_bytes > WAL_LIMIT_BYTES:
-            self._checkpointer.wake()
+            self._checkpointer.wake(writers_held=True)
             why = self._checkpointer.last_problem or "no checkpoint has completed since"
             raise BusyError(f"the write-ahead log is over {WAL_LIMIT_BYTES >> 20} MiB ({why})")
 
