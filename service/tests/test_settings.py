@@ -29,6 +29,8 @@ def test_defaults() -> None:
     assert settings.access_log is True
     assert (settings.max_connections, settings.backlog) == (896, 2048)
     assert (settings.aws_region, settings.dynamodb_endpoint) == (None, None)
+    # The settings the tests build in code are those the service runs with by default.
+    assert settings == Settings()
 
 
 def test_values_from_the_environment() -> None:

@@ -84,7 +84,7 @@ def _read_only(handler: Handler) -> MethodDispatch:
 
 class Endpoints:
     """The endpoints and what they share: the store (opened at startup), the clock, the settings,
-    the metrics, and the socket they are served on, if any.
+    the metrics, and the socket the metrics are served on, if any.
 
     build_app serves them; whoever builds the app so keeps this object, through which a test
     reaches the store, the metrics and the shutdown signal behind the app.
@@ -131,10 +131,7 @@ class Endpoints:
         """The store and the metrics listener, from the worker's start to its stop."""
         self.shutdown.listen()
         async with AsyncExitStack() as running:
-            try:
-                opened = open_store(self.settings)
-            except StoreUnavailableError as error:
-                raise StartError(str(error)) from error
+            opened = open_store_to_start(self.settings)
             running.push_async_callback(opened.close)
             LOGGER.info("store opened: %s", self.settings.store_url.partition("://")[0])
             if self._metrics_socket is not None:
@@ -203,6 +200,14 @@ class Endpoints:
         return JSONResponse(DOCUMENT)
 
 
+def open_store_to_start(settings: Settings) -> Store:
+    """The store the settings name; one that cannot be opened stops the start (StartError)."""
+    try:
+        return open_store(settings)
+    except StoreUnavailableError as error:
+        raise StartError(str(error)) from error
+
+
 def _username(request: Request) -> str:
     try:
         return birthdays.normalise_username(request.path_params["username"])
@@ -229,17 +234,14 @@ def build_app(endpoints: Endpoints, log_stream: TextIO = sys.stdout) -> ASGIApp:
 
 
 def create_app(
-    settings: Settings | None = None,
+    settings: Settings,
     clock: Clock = utc_now,
     log_stream: TextIO = sys.stdout,
     metrics_socket: socket.socket | None = None,
 ) -> ASGIApp:
-    """Build the application; with no settings, they are read from the environment.
-
-    With a metrics socket (bound, not yet listening), the app serves its Prometheus metrics on
-    it from its start to its stop.
-    """
-    endpoints = Endpoints(settings or Settings.from_env(), clock, metrics_socket)
+    """Build the application. With a metrics socket (bound, not yet listening), the app serves
+    its Prometheus metrics on it from its start to its stop."""
+    endpoints = Endpoints(settings, clock, metrics_socket)
     return build_app(endpoints, log_stream)
 
 

@@ -4,7 +4,7 @@ from typing import Any, Final
 
 from hello_birthday.birthdays import ISO_CALENDAR_DATE, MAX_USERNAME_LENGTH
 from hello_birthday.observability import REQUEST_ID_PATTERN
-from hello_birthday.problems import PROBLEM_JSON
+from hello_birthday.problems import PROBLEM_JSON, PROBLEM_TYPE_PREFIX
 from hello_birthday.request_body import MAX_BODY_BYTES
 
 #: On every response: the caller's X-Request-ID when it is safe to echo, else a generated one.
@@ -80,7 +80,7 @@ DOCUMENT: Final[dict[str, Any]] = {
                     "405": _NOT_ALLOWED,
                     "500": _problem(
                         "The stored date of birth is not a date (written outside the service); "
-                        "type urn:hello-birthday:problem:invalid-stored-date."
+                        f"type {PROBLEM_TYPE_PREFIX}invalid-stored-date."
                     ),
                     "503": _UNAVAILABLE,
                 },

@@ -9,7 +9,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 PROBLEM_JSON: Final = "application/problem+json"
-_TYPE_PREFIX: Final = "urn:hello-birthday:problem:"
+#: What every problem type of ours starts with (a slug follows).
+PROBLEM_TYPE_PREFIX: Final = "urn:hello-birthday:problem:"
 #: Seconds a client should wait before retrying when the store is unavailable.
 RETRY_AFTER_SECONDS: Final = 2
 
@@ -27,7 +28,7 @@ class ProblemError(Exception):
         super().__init__(detail)
         self.status = status
         # "about:blank" means the HTTP status says it all (RFC 9457, section 4.2.1).
-        self.type = "about:blank" if slug is None else _TYPE_PREFIX + slug
+        self.type = "about:blank" if slug is None else PROBLEM_TYPE_PREFIX + slug
         self.title = HTTPStatus(status).phrase
         self.detail = detail
         self.headers = headers

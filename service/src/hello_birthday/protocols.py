@@ -5,7 +5,7 @@ clients). uvicorn's protocols leave `eof_received` to asyncio's default, which c
 transport, so the request runs (a PUT is written) while its answer has nowhere to go. Here a
 connection whose last request arrived whole stays open for writing until that answer is sent,
 then closes; one with nothing to answer, or whose request can never be completed, closes at
-once as before.
+once, as uvicorn's own protocols do.
 """
 
 from typing import Literal, Protocol

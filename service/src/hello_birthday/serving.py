@@ -22,15 +22,15 @@ from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors.multiprocess import Multiprocess
 
 from hello_birthday import protocols
-from hello_birthday.app import ServiceApp
+from hello_birthday.app import ServiceApp, open_store_to_start
 from hello_birthday.lifecycle import StartError, cannot_start
 from hello_birthday.logs import LOGGER, uvicorn_log_config
 from hello_birthday.settings import Settings
-from hello_birthday.store import StoreUnavailableError, open_store
 
 HttpParser = Literal["httptools", "h11"]
 #: The parser the service runs with. httptools buffers a header of any size, so the load
-#: balancer's limits are the bound (README, "What the service bounds"); h11 bounds it itself.
+#: balancer's limits are the bound (docs/architecture.md, "What the service bounds, and what
+#: it leaves to the load balancer"); h11 bounds it itself.
 HTTP_PARSER: Final[HttpParser] = "httptools"
 _PROTOCOLS: Final = {"httptools": protocols.HttpToolsProtocol, "h11": protocols.H11Protocol}
 #: h11's bound on a request's head: the load balancer's own limit on all of a request's headers,
@@ -151,11 +151,7 @@ def run_service(settings: Settings, listen: Listen, http: HttpParser = HTTP_PARS
 async def _check_store(settings: Settings) -> None:
     """Open and close the store once: a bad path or a damaged file stops the start here, before
     any worker exists, rather than in each of them."""
-    try:
-        store = open_store(settings)
-    except StoreUnavailableError as error:
-        raise StartError(str(error)) from error
-    await store.close()
+    await open_store_to_start(settings).close()
 
 
 def _ensure_open_files(max_connections: int) -> None:

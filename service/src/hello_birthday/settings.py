@@ -8,6 +8,7 @@ from typing import Final, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_STORE = "sqlite:///hello-birthday.db"
+DEFAULT_TIMEZONE = "UTC"
 StoreKind = Literal["sqlite", "dynamodb"]
 #: DynamoDB's own rule for table names: a bad one is refused at start, not on every call.
 _TABLE_NAME: Final = re.compile(r"[A-Za-z0-9_.-]{3,255}")
@@ -52,7 +53,7 @@ class SettingsError(ValueError):
 @dataclass(frozen=True)
 class Settings:
     store_url: str = DEFAULT_STORE
-    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo(DEFAULT_TIMEZONE))
     #: HELLO_STORE_TIMEOUT: the one number behind each of the store's time bounds below.
     store_timeout: float = 1.0
     # Whole seconds: uvicorn takes its server timeouts as integers.
@@ -86,20 +87,25 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> "Settings":
-        """Read HELLO_* variables; a bad value stops the process at start with a clear message."""
+        """Read HELLO_* variables; a bad value stops the process at start with a clear message.
+        An unset variable takes the field's default above."""
         region = _first(env, "AWS_REGION", "AWS_DEFAULT_REGION")
         return cls(
             store_url=_store_url(env, region),
-            timezone=_zone(env.get("HELLO_TIMEZONE", "UTC")),
-            store_timeout=_number(env, "HELLO_STORE_TIMEOUT", 1.0, STORE_TIMEOUT),
-            shutdown_timeout=_number(env, "HELLO_SHUTDOWN_TIMEOUT", 20, SHUTDOWN_TIMEOUT),
-            keepalive_timeout=_number(env, "HELLO_KEEPALIVE_TIMEOUT", 75, KEEPALIVE_TIMEOUT),
-            log_level=_log_level(env.get("HELLO_LOG_LEVEL", "info")),
-            access_log=_flag(env, "HELLO_ACCESS_LOG", default=True),
-            max_connections=_number(
-                env, "HELLO_MAX_CONNECTIONS", DEFAULT_MAX_CONNECTIONS, MAX_CONNECTIONS
+            timezone=_zone(env.get("HELLO_TIMEZONE", DEFAULT_TIMEZONE)),
+            store_timeout=_number(env, "HELLO_STORE_TIMEOUT", cls.store_timeout, STORE_TIMEOUT),
+            shutdown_timeout=_number(
+                env, "HELLO_SHUTDOWN_TIMEOUT", cls.shutdown_timeout, SHUTDOWN_TIMEOUT
             ),
-            backlog=_number(env, "HELLO_BACKLOG", 2048, BACKLOG),
+            keepalive_timeout=_number(
+                env, "HELLO_KEEPALIVE_TIMEOUT", cls.keepalive_timeout, KEEPALIVE_TIMEOUT
+            ),
+            log_level=_log_level(env.get("HELLO_LOG_LEVEL", cls.log_level)),
+            access_log=_flag(env, "HELLO_ACCESS_LOG", default=cls.access_log),
+            max_connections=_number(
+                env, "HELLO_MAX_CONNECTIONS", cls.max_connections, MAX_CONNECTIONS
+            ),
+            backlog=_number(env, "HELLO_BACKLOG", cls.backlog, BACKLOG),
             aws_region=region,
             dynamodb_endpoint=_first(env, "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL"),
         )

@@ -12,10 +12,10 @@ the loop's thread. The store composes one unit per job:
 - files: before and after each commit, the database and its log at their paths must still be
   the files the store opened, so that a write into a file deleted or replaced meanwhile is
   answered with an error, never acknowledged;
-- checkpoint: a thread that keeps the write-ahead log small. No commit starts while the log is
-  over WAL_LIMIT_BYTES, which happens only when checkpoints cannot complete (another connection
-  keeps an old snapshot open): writes then wait for one, up to the lock wait, rather than fill
-  the disk.
+- checkpoint: a thread that keeps the write-ahead log small. No commit starts while the log, as
+  this worker last measured it, is over WAL_LIMIT_BYTES, which happens only when checkpoints
+  cannot complete (another connection keeps an old snapshot open): writes then wait for one, up
+  to the lock wait, rather than fill the disk.
 
 Readiness (check) asks for what requests need: the files are the store's, a read works, and,
 when no write has succeeded since the last failure (or since the start), a write works: one
@@ -65,7 +65,8 @@ _PROBE = """
 INSERT INTO readiness_probe (id, writes) VALUES (1, 1)
 ON CONFLICT (id) DO UPDATE SET writes = writes + 1
 """
-#: No commit starts while the write-ahead log is larger: half of the 64 MiB the store's files
+#: No commit starts while the write-ahead log is larger (as this worker last measured it: with
+#: several workers, each may start one more group past it): half of the 64 MiB the store's files
 #: may take in all, the rest being the database's (some 40 bytes a user), the log's index's
 #: (32 KiB per 4,096 pages of log) and the generation file's (8 bytes).
 WAL_LIMIT_BYTES: Final = 32 * 1024 * 1024
@@ -210,7 +211,9 @@ class SQLiteStore:
         # so no GET on this connection runs inside the transaction.
         await self._executor.execute("BEGIN IMMEDIATE", (), "write", deadline)
         try:
-            self._files.check_data()  # never append to a log that is no longer the database's
+            # Don't start appending to a log that is already no longer the database's (the check
+            # after the commit is what keeps such a write from being acknowledged).
+            self._files.check_data()
             users = [write for write in group if write is not None]
             db.executemany(_UPSERT, users)
             if len(users) < len(group):
