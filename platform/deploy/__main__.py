@@ -7,18 +7,15 @@ line naming it), 2 on a usage error.
 import argparse
 import shlex
 import sys
-from pathlib import Path
 
 import boto3
 
 from deploy.deployment import Deployment, StepError, check_request
 from deploy.gates import Gates
+from deploy.paths import POLICY_PACK, ROOT
 from deploy.policy import PolicyPack
 from deploy.rollout import Cloud
 from deploy.stack import AutomationStack
-
-ROOT = Path(__file__).resolve().parents[2]
-POLICY_PACK = ROOT / "platform" / "policy"
 
 
 def load_args(text: str) -> list[str]:

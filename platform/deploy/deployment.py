@@ -27,8 +27,6 @@ from deploy.rollout import Cloud, RolloutError, Target
 from deploy.stack import Stack
 
 OUTPUTS = ("repository_url", "cluster_name", "service_name", "container_name", "url")
-# The stack that runs on a laptop against LocalStack serves plain HTTP by design.
-LOCAL_STACK = "local"
 
 T = TypeVar("T")
 
@@ -115,8 +113,7 @@ class Deployment:
 
     def _checked_url(self, url: str) -> str:
         parts = urlsplit(url)
-        plain_http_allowed = self.stack_name == LOCAL_STACK or self.policy_pack.allows_plain_http()
-        schemes = {"https", "http"} if plain_http_allowed else {"https"}
+        schemes = {"https", "http"} if self.policy_pack.allows_plain_http() else {"https"}
         if parts.scheme not in schemes or not parts.hostname or url != url.strip():
             raise StepError(
                 "check the URL",

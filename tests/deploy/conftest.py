@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
 # The deploy program imports as `deploy` with platform/ on the path, as `nox -s deploy` runs it;
-# the test support package (tests.support) imports from the repository root.
-sys.path[:0] = [str(ROOT / "platform"), str(ROOT)]
+# the test support package (tests.support) imports from the repository root. The tests take the
+# program's own paths from deploy.paths.
+_REPOSITORY = Path(__file__).resolve().parents[2]
+sys.path[:0] = [str(_REPOSITORY / "platform"), str(_REPOSITORY)]
 
 from aws import MotoAws, moto_aws  # noqa: E402
 from servers import not_found_server  # noqa: E402

@@ -11,7 +11,8 @@ from children import watch_children
 from deploy.deployment import StepError
 from deploy.gates import GATE_ENVIRONMENT
 from deploy.image import parse_image
-from world import POLICY_PACK, World, WorldMaker
+from deploy.paths import POLICY_PACK
+from world import World, WorldMaker
 
 # A bounded load on 127.0.0.1 whose thresholds the local service meets...
 EASY_LOAD: Final = (

@@ -5,7 +5,7 @@ from deploy.__main__ import main
 from deploy.deployment import StepError, check_request
 from deploy.gates import Gates
 from deploy.image import ImageRef
-from world import ROOT
+from deploy.paths import ROOT
 
 REPOSITORY = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/hello-birthday-dev"
 DIGEST = "sha256:" + "0123456789abcdef" * 4

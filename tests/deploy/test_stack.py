@@ -6,10 +6,11 @@ from typing import Any
 
 import pytest
 import yaml
+from deploy.__main__ import connect
+from deploy.paths import POLICY_PACK, ROOT
 from deploy.policy import PolicyPack
 from deploy.stack import IMAGE_KEY, AutomationStack
 from pulumi import automation
-from world import POLICY_PACK, ROOT
 
 
 class StandInStack:
@@ -56,6 +57,17 @@ def test_the_stack_is_selected_in_the_project_directory(
 
     assert selected == {"stack_name": "staging", "work_dir": str(ROOT)}
     assert (ROOT / "Pulumi.yaml").is_file()
+
+
+def test_the_program_selects_its_stack_in_the_project_directory(
+    stand_in: tuple[StandInStack, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, selected = stand_in
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")  # boto3's clients need one; no call
+
+    connect("staging")
+
+    assert selected == {"stack_name": "staging", "work_dir": str(ROOT)}
 
 
 def test_outputs_are_plain_values(stand_in: tuple[StandInStack, dict[str, Any]]) -> None:

@@ -2,19 +2,17 @@
 its fake Pulumi stack, and the deploy program's collaborators pointed at them."""
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Final
 
 from aws import EcsControlPlane, MotoAws, push_image
 from deploy.deployment import Deployment
 from deploy.gates import Gates
+from deploy.paths import POLICY_PACK, ROOT
 from deploy.policy import PolicyPack
 from deploy.rollout import Cloud, Target
 from fake_stack import FakeStack
 from names import APP_CONTAINER, SERVICE_NAME
 
-ROOT: Final = Path(__file__).resolve().parents[2]
-POLICY_PACK: Final = ROOT / "platform" / "policy"
 CLUSTER: Final = "hello-birthday-dev"
 # The names the platform gives the ECS service and its container (stack outputs).
 SERVICE: Final = SERVICE_NAME
