@@ -1,9 +1,11 @@
 """Task access: the service's log groups, its task role and the separate execution role.
 
-Every policy here names its resources; only `ecr:GetAuthorizationToken`, which has no resource
-of its own, is granted on `*`. Every role carries the stack's permissions boundary (the
-bootstrap's platform/bootstrap/boundary.py), which IAM checks as well: a permission added here
-takes effect only once the boundary allows it.
+Every policy here names its resources: a table, its key, a repository, and a log group's streams
+as `<group ARN>:log-stream:*` (a stream's name is chosen when it is created, and IAM authorizes
+writes on the stream). Only `ecr:GetAuthorizationToken`, which has no resource of its own, is
+granted on `*`. Every role carries the stack's permissions boundary (the bootstrap's
+platform/bootstrap/boundary.py), which IAM checks as well: a permission added here takes effect
+only once the boundary allows it.
 """
 
 import json

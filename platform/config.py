@@ -281,7 +281,7 @@ def validate(settings: StackSettings) -> None:
         raise ConfigError(f"accountId must be 12 digits, not {settings.account_id!r}")
     if not settings.edge.https and (settings.edge.domain or settings.edge.hosted_zone_id):
         raise ConfigError("domain and hostedZoneId are used only with https: true")
-    if settings.delivery.bake_time_minutes and not delivery.blue_green:
+    if delivery.bake_time_minutes and not delivery.blue_green:
         raise ConfigError("bakeTimeMinutes applies to BLUE_GREEN deployments only")
     validate_task_size(task)
 

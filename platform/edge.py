@@ -44,7 +44,8 @@ class Traffic:
 
 
 class Edge(pulumi.ComponentResource):
-    """ALB in the public subnets; HTTPS with redirect when a domain is configured, else HTTP.
+    """ALB in the public subnets: with the `https` setting, HTTPS on the stack's domain and a
+    redirect from HTTP; without it, HTTP only.
 
     Production traffic goes through a listener rule (the one ECS blue/green re-weights); with
     blue/green a second target group and a test listener let the new revision be checked

@@ -35,8 +35,6 @@ HEALTH_CHECK = [
 # default, which the ECS API reference gives for Fargate as 65535 soft and hard. The service's
 # connection limit stays well below it.
 NOFILE_LIMIT = 65536
-# The strategies for which ECS documents a bake time; a rolling deployment must not send one.
-BAKED_STRATEGIES = ("BLUE_GREEN", "LINEAR", "CANARY")
 # The provider's default ECS service timeout: what a deployment needs without a bake time
 # (start tasks, pass health checks, shift traffic, drain and stop the old tasks).
 DEPLOYMENT_MARGIN_MINUTES = 20
@@ -318,10 +316,9 @@ class FargateService(pulumi.ComponentResource):
             deployment_controller=aws.ecs.ServiceDeploymentControllerArgs(type="ECS"),
             deployment_configuration=aws.ecs.ServiceDeploymentConfigurationArgs(
                 strategy=delivery.strategy,
+                # Of the two strategies a stack may choose, only blue/green has a bake time.
                 bake_time_in_minutes=(
-                    str(delivery.bake_time_minutes)
-                    if delivery.strategy in BAKED_STRATEGIES
-                    else None
+                    str(delivery.bake_time_minutes) if delivery.blue_green else None
                 ),
             ),
             deployment_minimum_healthy_percent=100,

@@ -6,21 +6,18 @@ from collections.abc import Callable
 import pytest
 from collector import COLLECTOR_CPU, COLLECTOR_MEMORY_MIB
 from config import FARGATE_SIZES, ConfigError
-from stack_builds import COMPUTE_STACKS, PROJECT, ROOT, STACKS, StackBuild, build_stack
+from stack_builds import (
+    COMPUTE_STACKS,
+    PROJECT,
+    ROOT,
+    STACKS,
+    StackBuild,
+    build_stack,
+    project_config,
+)
 from stack_builds import stack_config as operator_config
 
 Build = Callable[[str], StackBuild]
-
-
-def committed_config(stack: str) -> dict[str, str]:
-    """The stack as committed: no operator has set anything yet."""
-    config = operator_config(stack)
-    for key in ("accountId", "image", "domain", "hostedZoneId"):
-        config[f"{PROJECT}:{key}"] = ""
-    # The local stack's account is LocalStack's own, committed in its stack file.
-    if stack == "local":
-        config[f"{PROJECT}:accountId"] = "000000000000"
-    return config
 
 
 def refusal(stack: str, config: dict[str, str]) -> str:
@@ -40,7 +37,7 @@ def refusal(stack: str, config: dict[str, str]) -> str:
 def test_a_committed_stack_names_every_missing_setting_and_its_command(
     stack: str, missing: list[str]
 ) -> None:
-    message = refusal(stack, committed_config(stack))
+    message = refusal(stack, project_config(ROOT, stack))
     for key in missing:
         assert f"pulumi config set {key} " in message
         assert message.count(f"  {key} (") == 1
@@ -49,7 +46,7 @@ def test_a_committed_stack_names_every_missing_setting_and_its_command(
 
 
 def test_the_local_stack_runs_as_committed() -> None:
-    build = build_stack("local", committed_config("local"))
+    build = build_stack("local", project_config(ROOT, "local"))
     assert build.outputs["table_name"] == f"{PROJECT}-local"
 
 

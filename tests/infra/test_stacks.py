@@ -14,7 +14,6 @@ import yaml
 from fargate_service import deployment_timeout
 from guardrails import GUARDRAILS
 from stack_builds import (
-    ACCOUNT,
     COMPUTE_STACKS,
     PROGRAM,
     PROJECT,
@@ -99,13 +98,6 @@ def mock_id(resource: Registration) -> str:
     return f"{resource.name}-id"
 
 
-def mock_arn(build: StackBuild, resource: Registration) -> str:
-    region = setting(build.stack, "region")
-    service = resource.type.split(":")[1].split("/")[0]
-    kind = resource.type.rsplit(":", 1)[1].lower()
-    return f"arn:aws:{service}:{region}:123456789012:{kind}/{resource.name}"
-
-
 def mock_arn_suffix(resource: Registration) -> str:
     """The CloudWatch dimension value the mocks give a load balancer or target group."""
     kind = {
@@ -113,12 +105,6 @@ def mock_arn_suffix(resource: Registration) -> str:
         "aws:lb/targetGroup:TargetGroup": "targetgroup",
     }
     return f"{kind[resource.type]}/{resource.name}/0123456789abcdef"
-
-
-def mock_log_group_arn(build: StackBuild, name: str) -> str:
-    """The ARN the mocks give a log group, in the form AWS gives it."""
-    region = setting(build.stack, "region")
-    return f"arn:aws:logs:{region}:{ACCOUNT}:log-group:{log_group(build, name).inputs['name']}"
 
 
 def alarms(build: StackBuild) -> dict[str, dict[str, Any]]:
@@ -229,7 +215,7 @@ def test_table_uses_the_service_key_schema_on_demand_with_recovery_and_a_rotatin
     ]
     assert table["billingMode"] == "PAY_PER_REQUEST"
     assert table["pointInTimeRecovery"] == {"enabled": True}
-    assert table["serverSideEncryption"] == {"enabled": True, "kmsKeyArn": mock_arn(build, key)}
+    assert table["serverSideEncryption"] == {"enabled": True, "kmsKeyArn": key.arn}
     assert key.inputs["enableKeyRotation"] is True
 
 
@@ -250,9 +236,9 @@ def test_task_role_may_only_use_its_table_and_write_its_metrics(built: Build, st
     task_policy = named(build, "aws:iam/rolePolicy:RolePolicy", "-task")
     assert task_policy.inputs["role"] == mock_id(named(build, "aws:iam/role:Role", "-task"))
     statements = json.loads(task_policy.inputs["policy"])["Statement"]
-    table_arn = mock_arn(build, build.one("aws:dynamodb/table:Table"))
-    key_arn = mock_arn(build, build.one("aws:kms/key:Key"))
-    metrics_arn = mock_log_group_arn(build, "/metrics")
+    table_arn = build.one("aws:dynamodb/table:Table").arn
+    key_arn = build.one("aws:kms/key:Key").arn
+    metrics_arn = log_group(build, "/metrics").arn
     by_resource = {statement["Resource"]: statement for statement in statements}
     assert set(by_resource) == {table_arn, key_arn, f"{metrics_arn}:log-stream:*"}
     assert sorted(by_resource[table_arn]["Action"]) == [
@@ -441,10 +427,8 @@ def test_https_and_waf_where_configured(built: Build, stack: str) -> None:
         statement = rules[group]["statement"]["managedRuleGroupStatement"]
         assert statement == {"name": group, "vendorName": "AWS"}
     association = build.one("aws:wafv2/webAclAssociation:WebAclAssociation").inputs
-    assert association["webAclArn"] == mock_arn(build, acl)
-    assert association["resourceArn"] == mock_arn(
-        build, build.one("aws:lb/loadBalancer:LoadBalancer")
-    )
+    assert association["webAclArn"] == acl.arn
+    assert association["resourceArn"] == build.one("aws:lb/loadBalancer:LoadBalancer").arn
 
 
 @pytest.mark.parametrize("stack", COMPUTE_STACKS)
@@ -528,14 +512,12 @@ def test_prod_deploys_blue_green_with_bake_time_test_listener_and_alarm_rollback
     assert int(service["deploymentConfiguration"]["bakeTimeInMinutes"]) >= 10
     (load_balancer,) = service["loadBalancers"]
     advanced = load_balancer["advancedConfiguration"]
-    groups = {mock_arn(build, g): g for g in build.of_type("aws:lb/targetGroup:TargetGroup")}
+    groups = {g.arn: g for g in build.of_type("aws:lb/targetGroup:TargetGroup")}
     assert {load_balancer["targetGroupArn"], advanced["alternateTargetGroupArn"]} == set(groups)
     rules = {r.name.rsplit("-", 1)[1]: r for r in build.of_type(LISTENER_RULE)}
-    assert advanced["productionListenerRule"] == mock_arn(build, rules["production"])
-    assert advanced["testListenerRule"] == mock_arn(build, rules["test"])
-    assert advanced["roleArn"] == mock_arn(
-        build, named(build, "aws:iam/role:Role", "-ecs-load-balancers")
-    )
+    assert advanced["productionListenerRule"] == rules["production"].arn
+    assert advanced["testListenerRule"] == rules["test"].arn
+    assert advanced["roleArn"] == named(build, "aws:iam/role:Role", "-ecs-load-balancers").arn
     for purpose in ("production", "test"):
         assert "actions" in rules[purpose].ignore_changes  # ECS moves the weights
 
@@ -571,7 +553,7 @@ def test_listeners_that_carry_traffic_only_forward(built: Build, stack: str) -> 
         for rule in build.of_type(LISTENER_RULE)
         for action in rule.inputs["actions"]
     ]
-    groups = {mock_arn(build, group) for group in build.of_type("aws:lb/targetGroup:TargetGroup")}
+    groups = {group.arn for group in build.of_type("aws:lb/targetGroup:TargetGroup")}
     assert actions
     for owner, action in actions:
         assert action["type"] == "forward", owner
@@ -616,7 +598,7 @@ def role_policies(build: StackBuild, role: Registration) -> set[str]:
 
 
 def roles_by_arn(build: StackBuild) -> dict[str, Registration]:
-    return {mock_arn(build, role): role for role in build.of_type("aws:iam/role:Role")}
+    return {role.arn: role for role in build.of_type("aws:iam/role:Role")}
 
 
 @pytest.mark.parametrize("stack", COMPUTE_STACKS)
@@ -679,7 +661,7 @@ def test_execution_role_pulls_this_stacks_image_and_writes_its_logs_only(
     assert all(a.inputs["role"] not in (role.name, mock_id(role)) for a in attachments)
     policy = named(build, "aws:iam/rolePolicy:RolePolicy", "-execution")
     assert policy.inputs["role"] == mock_id(role)
-    logs = mock_log_group_arn(build, "")
+    logs = log_group(build, "").arn
     granted = {
         (action, resource)
         for statement in json.loads(policy.inputs["policy"])["Statement"]
@@ -689,8 +671,7 @@ def test_execution_role_pulls_this_stacks_image_and_writes_its_logs_only(
     streams = f"{logs}:log-stream:*"
     expected = {("logs:CreateLogStream", streams), ("logs:PutLogEvents", streams)}
     if config_value(stack, "compute"):
-        repository = build.one("aws:ecr/repository:Repository").inputs["name"]
-        repository_arn = f"arn:aws:ecr:{setting(stack, 'region')}:{ACCOUNT}:repository/{repository}"
+        repository_arn = build.one("aws:ecr/repository:Repository").arn
         expected |= {
             ("ecr:BatchCheckLayerAvailability", repository_arn),
             ("ecr:GetDownloadUrlForLayer", repository_arn),
@@ -828,7 +809,7 @@ def test_the_runbook_alarms_notify_the_topic_on_alarm_and_recovery(
     built: Build, stack: str
 ) -> None:
     build = built(stack)
-    topic_arn = mock_arn(build, build.one("aws:sns/topic:Topic"))
+    topic_arn = build.one("aws:sns/topic:Topic").arn
     assert set(alarms(build)) == set(RUNBOOK_ALARMS)
     for alarm in alarms(build).values():
         assert alarm["alarmActions"] == [topic_arn]
@@ -867,7 +848,7 @@ def test_unhealthy_hosts_alarm_watches_every_target_group_for_minutes(
     watched = sorted(metric["dimensions"]["TargetGroup"] for metric in metrics)
     assert watched == sorted(mock_arn_suffix(group) for group in groups)
     (primary,) = build.one("aws:ecs/service:Service").inputs["loadBalancers"]
-    assert any(primary["targetGroupArn"] == mock_arn(build, g) for g in groups)
+    assert any(primary["targetGroupArn"] == g.arn for g in groups)
     for metric in metrics:
         assert (metric["namespace"], metric["metricName"]) == (
             "AWS/ApplicationELB",
