@@ -33,7 +33,8 @@ from tests.support.processes import ChildProcess, free_port
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".image-build"
 ROOTFS = CACHE / "bookworm-rootfs"
-# "-nopyc": bases cached before the base lost its bytecode are not reused.
+# "-nopyc": this base has no .pyc files (without_bytecode); the tag keeps a cached base built
+# with them from being reused.
 BASE_IMAGE = "localhost/hello-birthday-base:bookworm-nopyc"
 IMAGE = "localhost/hello-birthday:local"
 CONTAINER_LOG = CACHE / "container.log"

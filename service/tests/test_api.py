@@ -3,13 +3,9 @@
 import asyncio
 import json
 import logging
-import sqlite3
 from collections.abc import Callable
-from contextlib import closing
 from datetime import date, datetime
-from urllib.parse import unquote
 
-import boto3
 import pytest
 from httpx2 import Response
 from starlette.testclient import TestClient
@@ -18,8 +14,9 @@ from starlette.types import Message, Receive
 from hello_birthday import request_body
 from hello_birthday.app import Endpoints
 from hello_birthday.request_body import DRAIN_BYTES, MAX_BODY_BYTES
-from hello_birthday.store.schema import DATE_OF_BIRTH, PARTITION_KEY
 from tests.support.contract import INVALID_BODIES, INVALID_NAMES, RefusedBody
+from tests.support.emulator import Emulator
+from tests.support.stored_rows import write_row
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -114,7 +111,7 @@ def test_invalid_username_is_400_on_get_and_put_and_stores_nothing(
     assert_problem(client.put(f"/hello/{name}", json={"dateOfBirth": "2000-01-01"}), 400)
     assert_problem(client.get(f"/hello/{name}"), 400)
     assert client.portal is not None
-    assert client.portal.call(endpoints.store.get, unquote(name)) is None
+    assert client.portal.call(endpoints.store.get, name) is None
 
 
 @pytest.mark.parametrize("refused", INVALID_BODIES.values(), ids=INVALID_BODIES.keys())
@@ -307,22 +304,10 @@ def test_readiness_fails_once_shutdown_has_begun(client: TestClient, endpoints: 
     assert client.get("/healthz").status_code == 200
 
 
-def store_outside_the_service(store_url: str, username: str, date_of_birth: str) -> None:
-    """Write a row as a tool or a person would, without the service's checks."""
-    kind, _, location = store_url.partition(":///")
-    if kind == "sqlite":
-        with closing(sqlite3.connect(location)) as db, db:
-            db.execute("INSERT INTO birthdays VALUES (?, ?)", (username, date_of_birth))
-        return
-    table = store_url.removeprefix("dynamodb://")
-    item = {PARTITION_KEY: {"S": username}, DATE_OF_BIRTH: {"S": date_of_birth}}
-    boto3.client("dynamodb").put_item(TableName=table, Item=item)
-
-
 def test_a_stored_date_that_is_not_a_date_is_a_500_problem_logged_without_it(
-    client: TestClient, store_url: str, caplog: pytest.LogCaptureFixture
+    client: TestClient, store_url: str, moto: Emulator, caplog: pytest.LogCaptureFixture
 ) -> None:
-    store_outside_the_service(store_url, "Olga", "1990-02-30")
+    write_row(store_url, "Olga", "1990-02-30", emulator=moto)
     with caplog.at_level(logging.ERROR, logger="hello_birthday"):
         problem = assert_problem(client.get("/hello/Olga"), 500)
     assert problem["type"] == "urn:hello-birthday:problem:invalid-stored-date"

@@ -3,7 +3,7 @@ before the next, unless the store's writers are held back by the log's limit."""
 
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 
@@ -11,6 +11,8 @@ import pytest
 
 from hello_birthday.store import checkpoint
 from hello_birthday.store.checkpoint import Checkpointer
+from tests.support.processes import wait_until
+from tests.support.sqlite_files import old_snapshot, wal_bytes
 
 #: Long enough that no test here sees a tick: the thread runs only when woken.
 NEVER = 3600.0
@@ -40,33 +42,22 @@ def checkpointer(database: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Ch
     thread.close()
 
 
-def wal_bytes(database: Path) -> int:
-    return Path(f"{database}-wal").stat().st_size
-
-
-def wait_until(condition: Callable[[], bool]) -> bool:
-    deadline = time.monotonic() + PATIENCE_SECONDS
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
-
-
 def failed_once(checkpointer: Checkpointer, database: Path) -> None:
     """A checkpoint woken while a reader holds an old snapshot, which it cannot complete."""
-    with closing(sqlite3.connect(database, isolation_level=None)) as reader:
-        reader.execute("BEGIN")
-        reader.execute("SELECT count(*) FROM birthdays").fetchone()
+    with old_snapshot(database):
         checkpointer.wake()
-        assert wait_until(lambda: checkpointer.last_problem is not None)
+        wait_until(
+            lambda: checkpointer.last_problem is not None,
+            timeout=PATIENCE_SECONDS,
+            what="a failed checkpoint",
+        )
     assert wal_bytes(database) > 0
 
 
 def test_a_woken_checkpoint_truncates_the_log(checkpointer: Checkpointer, database: Path) -> None:
     assert wal_bytes(database) > 0
     checkpointer.wake()
-    assert wait_until(lambda: wal_bytes(database) == 0)
+    wait_until(lambda: wal_bytes(database) == 0, timeout=PATIENCE_SECONDS, what="an empty log")
     assert checkpointer.last_problem is None
 
 
@@ -85,5 +76,5 @@ def test_after_a_failed_checkpoint_held_writers_get_one_at_once(
 ) -> None:
     failed_once(checkpointer, database)
     checkpointer.wake(writers_held=True)
-    assert wait_until(lambda: wal_bytes(database) == 0)
+    wait_until(lambda: wal_bytes(database) == 0, timeout=PATIENCE_SECONDS, what="an empty log")
     assert checkpointer.last_problem is None

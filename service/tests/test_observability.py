@@ -5,7 +5,6 @@ import json
 import logging
 import logging.config
 import re
-import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,6 +18,7 @@ from hello_birthday.logs import uvicorn_log_config
 from hello_birthday.metrics import Metrics
 from hello_birthday.metrics_server import metrics_app
 from hello_birthday.settings import Settings
+from tests.support.processes import free_port
 
 
 @pytest.fixture
@@ -105,19 +105,12 @@ def test_the_metrics_app_serves_get_metrics_only(sqlite_endpoints: Endpoints) ->
         assert metrics.get("/hello/Jules").status_code == 404
 
 
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
 @pytest.fixture
 def unreachable_dynamodb(monkeypatch: pytest.MonkeyPatch) -> Endpoints:
     """Endpoints on a DynamoDB store whose endpoint refuses every connection."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    endpoint = f"http://127.0.0.1:{closed_port()}"
+    endpoint = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     return Endpoints(
         Settings(
             store_url="dynamodb://birthdays", aws_region="us-east-1", dynamodb_endpoint=endpoint

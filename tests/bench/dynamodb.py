@@ -1,11 +1,11 @@
 """The DynamoDB rows: moto, and the service's GET timed in turns with two direct calls.
 
 The emulator is the test suites' own moto server and table set-up (tests.support). Beside the
-service's GET at concurrency 1 the harness times boto3's GetItem, as the issue names it, and the
-service's own store call in-process, so that a difference between the two clients is counted
-neither to the service nor for it. The three take turns call by call: moto's speed drifts by a
-millisecond or more from one 10 s window to the next, more than the target's margin, and only
-calls made in turns meet the same emulator.
+service's GET at concurrency 1 the harness times boto3's GetItem, which docs/performance.md's
+target compares the GET with, and the service's own store call in-process, so that a difference
+between the two clients is counted neither to the service nor for it. The three take turns call
+by call: moto's speed drifts by a millisecond or more from one 10 s window to the next, more
+than the target's margin, and only calls made in turns meet the same emulator.
 """
 
 import http.client

@@ -37,6 +37,7 @@ from tests.bench.servers import (
     worker_pids,
 )
 from tests.support.emulator import Emulator
+from tests.support.sqlite_files import MiB
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -304,10 +305,7 @@ def _soak_row(soaked: report.Soak) -> report.Row:
 
 
 def _sizes(peaks: soak.Peaks) -> str:
-    return (
-        f"peak log {peaks.wal / report.MIB:.1f} MiB, "
-        f"peak footprint {peaks.footprint / report.MIB:.1f} MiB"
-    )
+    return f"peak log {peaks.wal / MiB:.1f} MiB, peak footprint {peaks.footprint / MiB:.1f} MiB"
 
 
 def _seed(server: Server, users: int) -> None:

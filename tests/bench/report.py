@@ -1,5 +1,6 @@
-"""The benchmark's results: one row per configuration, the issue's targets, tables and JSON, and
-the results section of a Markdown page (docs/performance.md), which each full run can rewrite."""
+"""The benchmark's results: one row per configuration, the targets docs/performance.md sets,
+tables and JSON, and the results section of a Markdown page (docs/performance.md), which each
+full run can rewrite."""
 
 import statistics
 import textwrap
@@ -7,6 +8,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+from tests.support.sqlite_files import DISK_BOUND_BYTES, MiB
 
 from .load import Measurement
 
@@ -17,9 +20,6 @@ GET_DYNAMODB = "get-dynamodb-c1"
 GET_ITEM_DIRECT = "getitem-direct-c1"
 STORE_DIRECT = "store-direct-c1"
 SOAK = "soak-put-sqlite-1w"
-#: The issue's bound on the SQLite store's files (and on its write-ahead log) during the soak.
-DISK_BOUND_MIB = 64
-MIB = 1024 * 1024
 #: A page's results section lies between these two lines; `--markdown PAGE` rewrites it.
 RESULTS_BEGIN = "<!-- bench-results: begin (nox -s bench -- --markdown writes what follows) -->"
 RESULTS_END = "<!-- bench-results: end -->"
@@ -68,7 +68,7 @@ class Soak:
 
 @dataclass(frozen=True)
 class Target:
-    """One of the issue's targets, as measured in this run."""
+    """One of the performance targets, as measured in this run."""
 
     row: str
     goal: str
@@ -106,7 +106,7 @@ def p50_added_ms(run: Measurement, direct: Measurement) -> float:
 
 
 def targets(rows: Sequence[Row]) -> list[Target]:
-    """The issue's targets, each compared within rounds so that it holds on a noisy machine."""
+    """The performance targets, each compared within rounds so that it holds on a noisy machine."""
     by_name = {row.name: row for row in rows}
     baseline, get, put = by_name[BASELINE], by_name[GET_SQLITE_1W], by_name[PUT_SQLITE_1W]
     found = [
@@ -155,8 +155,9 @@ def soak_targets(soak: Soak) -> list[Target]:
 
 
 def _at_most(row: str, what: str, size: int) -> Target:
-    passed = size <= DISK_BOUND_MIB * MIB
-    return Target(row, f"{what} <= {DISK_BOUND_MIB} MiB", f"{size / MIB:.1f} MiB", passed)
+    passed = size <= DISK_BOUND_BYTES
+    bound = f"{DISK_BOUND_BYTES // MiB} MiB"
+    return Target(row, f"{what} <= {bound}", f"{size / MiB:.1f} MiB", passed)
 
 
 def _compared(
@@ -203,7 +204,7 @@ def soak_table(soak: Soak, found: Sequence[Target]) -> str:
         "| peak WAL MiB | peak footprint MiB | failed | targets |",
         "|---|--:|--:|--:|--:|--:|--:|---|",
         f"| {SOAK} | {soak.rps:,.0f} | {first.p99_ms:.2f} | {last.p99_ms:.2f} "
-        f"| {soak.peak_wal_bytes / MIB:.1f} | {soak.peak_footprint_bytes / MIB:.1f} "
+        f"| {soak.peak_wal_bytes / MiB:.1f} | {soak.peak_footprint_bytes / MiB:.1f} "
         f"| {soak.errors} | {_verdict(verdicts)} |",
         "",
         "| row | target | measured | result |",
@@ -220,7 +221,7 @@ def soak_table(soak: Soak, found: Sequence[Target]) -> str:
 def store_call_overhead(rows: Sequence[Row]) -> str:
     """What the service's GET adds over its own store call: no target, but the part of the
     service's latency that its choice of DynamoDB client does not change (HTTP, the app and the
-    wake-ups of a server), where the issue's target compares it with boto3's GetItem."""
+    wake-ups of a server), where the latency target compares it with boto3's GetItem."""
     by_name = {row.name: row for row in rows}
     rounds = per_round(by_name[GET_DYNAMODB], by_name[STORE_DIRECT], p50_added_ms)
     shown = ", ".join(f"{each:.2f}" for each in rounds)

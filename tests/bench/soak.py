@@ -4,7 +4,7 @@ One SQLite worker, started and seeded like the other rows, takes wrk's PUTs over
 users for the soak's whole length, in windows of back-to-back runs (a minute each by default)
 so that the first and the last minute can be compared. Meanwhile a thread stats the store's
 files (the database, its -wal and -shm, the -generation file) every SAMPLE_SECONDS and keeps
-the largest log and the largest total seen: the issue bounds both at 64 MiB.
+the largest log and the largest total seen, both of which docs/performance.md's targets bound.
 """
 
 import os

@@ -3,13 +3,13 @@
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
 from tests.support.emulator import Emulator, MotoServer
 from tests.support.localstack import localstack_endpoint, reachable_localstack
 from tests.support.service_process import ServiceProcess, ServiceStarter
+from tests.support.urls import NOT_A_SERVICE_URL, is_service_url
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -27,10 +27,9 @@ def pytest_configure(config: pytest.Config) -> None:
     given: str | None = config.getoption("--base-url")
     if given is None:
         return
-    parts = urlsplit(given)
-    if parts.scheme not in {"http", "https"} or not parts.hostname or given != given.strip():
+    if not is_service_url(given):
         raise pytest.UsageError(
-            f"--base-url / HELLO_BASE_URL {given!r} is not an http:// or https:// URL; "
+            f"--base-url / HELLO_BASE_URL {given!r} is {NOT_A_SERVICE_URL}; "
             "leave both unset to test a service started here"
         )
 

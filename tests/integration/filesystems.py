@@ -21,12 +21,21 @@ def _as_root(argv: list[str]) -> list[str]:
     return argv if os.geteuid() == 0 else ["sudo", "--non-interactive", *argv]
 
 
-def _run(argv: list[str]) -> None:
+#: What the tests that mount a small filesystem need.
+MOUNT_NEEDS = "these tests need root, or sudo without a password, to mount a small tmpfs"
+#: What the tests that make a file immutable (as root) need.
+CHATTR_NEEDS = (
+    "as root these tests make the file immutable with chattr +i, which needs the capability "
+    "CAP_LINUX_IMMUTABLE and a filesystem with that flag under the test's temporary directory"
+)
+
+
+def _run(argv: list[str], needs: str) -> None:
+    """Run argv; if it fails, say so with its error and what the tests need (needs)."""
     completed = subprocess.run(argv, capture_output=True, text=True, check=False)
     if completed.returncode != 0:
         raise RuntimeError(
-            f"{' '.join(argv)} failed ({completed.returncode}): {completed.stderr.strip()}; "
-            "these tests need root, or sudo without a password, to mount a small tmpfs"
+            f"{' '.join(argv)} failed ({completed.returncode}): {completed.stderr.strip()}; {needs}"
         )
 
 
@@ -35,12 +44,12 @@ def small_filesystem(directory: Path, size_kib: int) -> Iterator[Path]:
     """A tmpfs of size_kib KiB mounted on directory, owned by this user; unmounted afterwards."""
     directory.mkdir(parents=True, exist_ok=True)
     options = f"size={size_kib}k,mode=0755,uid={os.getuid()},gid={os.getgid()}"
-    _run(_as_root(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(directory)]))
+    _run(_as_root(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(directory)]), MOUNT_NEEDS)
     try:
         yield directory
     finally:
         # Lazy: a process the test failed to stop may still hold a file open in it.
-        _run(_as_root(["umount", "--lazy", str(directory)]))
+        _run(_as_root(["umount", "--lazy", str(directory)]), MOUNT_NEEDS)
 
 
 def fill(directory: Path, name: str = "filler") -> None:
@@ -62,7 +71,7 @@ def fill(directory: Path, name: str = "filler") -> None:
 def read_only(path: Path) -> Iterator[None]:
     """path cannot be opened for writing by this user's processes until the block ends."""
     if os.geteuid() == 0:
-        _run(["chattr", "+i", str(path)])
+        _run(["chattr", "+i", str(path)], CHATTR_NEEDS)
         undo = ["chattr", "-i", str(path)]
     else:
         mode = stat.S_IMODE(path.stat().st_mode)
@@ -72,6 +81,6 @@ def read_only(path: Path) -> Iterator[None]:
         yield
     finally:
         if undo:
-            _run(undo)
+            _run(undo, CHATTR_NEEDS)
         else:
             path.chmod(mode)

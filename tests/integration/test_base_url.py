@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-USAGE_ERROR = 4  # pytest.ExitCode.USAGE_ERROR
 
 
 def smoke(*args: str, base_url_env: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -26,12 +25,13 @@ def smoke(*args: str, base_url_env: str | None = None) -> subprocess.CompletedPr
 
 @pytest.mark.timeout(150)
 @pytest.mark.parametrize(
-    "url", ["", "not-a-url", "127.0.0.1:8000", "http://", "ftp://host", " https://host"]
+    "url",
+    ["", "not-a-url", "127.0.0.1:8000", "http://", "ftp://host", " https://host", "http://[::1"],
 )
 def test_an_empty_or_malformed_base_url_is_a_usage_error(url: str) -> None:
     result = smoke(f"--base-url={url}")
 
-    assert result.returncode == USAGE_ERROR, result.stdout + result.stderr
+    assert result.returncode == pytest.ExitCode.USAGE_ERROR, result.stdout + result.stderr
     assert "is not an http:// or https:// URL" in result.stderr
     assert "passed" not in result.stdout
 
@@ -40,5 +40,5 @@ def test_an_empty_or_malformed_base_url_is_a_usage_error(url: str) -> None:
 def test_an_empty_hello_base_url_is_a_usage_error_too() -> None:
     result = smoke(base_url_env="")
 
-    assert result.returncode == USAGE_ERROR, result.stdout + result.stderr
+    assert result.returncode == pytest.ExitCode.USAGE_ERROR, result.stdout + result.stderr
     assert "HELLO_BASE_URL" in result.stderr

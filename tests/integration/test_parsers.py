@@ -12,11 +12,9 @@ import httpx
 import pytest
 
 from hello_birthday.serving import MAX_HEAD_BYTES
-from tests.support.processes import ChildProcess, free_port
+from tests.bench.servers import listen, running
 
 pytestmark = pytest.mark.timeout(60)
-
-READY_SECONDS = 30.0
 
 
 def status_line(port: int, header_bytes: int) -> bytes:
@@ -38,23 +36,19 @@ def status_line(port: int, header_bytes: int) -> bytes:
 def test_a_bench_server_parses_with_the_parser_it_names(
     tmp_path: Path, app: str, http: str, bounded: bool
 ) -> None:
-    port = free_port()
-    argv = [
-        *(sys.executable, "-m", "tests.bench.serve", app, "--http", http),
-        *("--port", str(port), "--metrics-port", "0", "--workers", "2"),
-    ]
+    def argv(port: int) -> list[str]:
+        serve = [sys.executable, "-m", "tests.bench.serve", app, "--http", http]
+        return [*serve, *listen(port, workers=2)]
+
     env = {**os.environ, "HELLO_STORE": f"sqlite:///{tmp_path / 'bench.db'}"}
-    child = ChildProcess(argv, env, tmp_path / "server.log")
-    try:
-        child.start_serving(f"http://127.0.0.1:{port}/readyz", timeout=READY_SECONDS, status=200)
-        assert httpx.get(f"http://127.0.0.1:{port}/hello/Bench").status_code in {200, 404}
-        assert status_line(port, MAX_HEAD_BYTES // 2) == b"HTTP/1.1 200 OK"
+    with running(app, argv, env, tmp_path / "server.log") as server:
+        assert httpx.get(f"{server.url}/hello/Bench").status_code in {200, 404}
+        assert status_line(server.port, MAX_HEAD_BYTES // 2) == b"HTTP/1.1 200 OK"
         # No single read holds a whole 1 MiB head: h11 sees more than its bound incomplete.
-        answer = status_line(port, 16 * MAX_HEAD_BYTES)
-    finally:
-        assert child.stop() == 0, child.log_tail()
+        answer = status_line(server.port, 16 * MAX_HEAD_BYTES)
+    assert server.child.stop() == 0, server.child.log_tail()
     if bounded:
         assert answer in {b"HTTP/1.1 400 Bad Request", b""}, answer
-        assert "Invalid HTTP request received." in child.output()
+        assert "Invalid HTTP request received." in server.child.output()
     else:
         assert answer == b"HTTP/1.1 200 OK"

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from hello_birthday.logs import LOGGER
 from tests.support.contract import (
     assert_problem,
     assert_retry_after,
@@ -24,7 +25,8 @@ from tests.support.contract import (
     utc_today,
 )
 from tests.support.processes import wait_until
-from tests.support.service_process import ServiceProcess, ServiceStarter
+from tests.support.service_process import ServiceProcess, ServiceStarter, error_messages
+from tests.support.sqlite_files import replace_with_a_copy
 
 from .filesystems import fill, read_only, small_filesystem
 
@@ -57,12 +59,8 @@ def assert_refused(response: httpx.Response) -> None:
 
 
 def error_lines(service: ServiceProcess) -> list[str]:
-    """The messages of the service's error lines (store failures among them)."""
-    return [
-        str(line.get("message"))
-        for line in service.access_log()
-        if line.get("level") == "error" and line.get("logger") == "hello_birthday"
-    ]
+    """The messages of the service's own error lines (store failures among them)."""
+    return error_messages(service.output(), logger=LOGGER.name)
 
 
 def assert_stored(client: httpx.Client, service: ServiceProcess, *users: str) -> None:
@@ -93,15 +91,6 @@ def recovered(
     restarted = start_service(sqlite_env(path))
     assert_stored(client, restarted, before, during)
     return restarted
-
-
-def replace_with_a_copy(path: Path) -> None:
-    """Swap a consistent copy of the database (SQLite's backup) in for the file, as a restore
-    from a backup would: a new file at the same path."""
-    copy = path.parent.parent / f"{path.name}.copy"
-    with closing(sqlite3.connect(path)) as source, closing(sqlite3.connect(copy)) as target:
-        source.backup(target)
-    copy.replace(path)
 
 
 @pytest.mark.parametrize("change", ["deleted", "replaced"])

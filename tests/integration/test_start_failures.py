@@ -1,7 +1,6 @@
 """A service that cannot start exits non-zero with one line naming the cause, however many workers
 it has, so that an orchestrator sees the failure; nonsense on the command line is exit 2."""
 
-import json
 import re
 import socket
 import sys
@@ -15,7 +14,7 @@ import pytest
 from hello_birthday.serving import OTHER_OPEN_FILES
 from hello_birthday.settings import DEFAULT_MAX_CONNECTIONS
 from tests.support.processes import ChildProcess, free_port
-from tests.support.service_process import service_argv, service_env
+from tests.support.service_process import error_messages, service_argv, service_env
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -37,23 +36,10 @@ def run_to_exit(argv: list[str], env: Mapping[str, str], log_path: Path) -> tupl
     return code, child.output()
 
 
-def error_lines(output: str) -> list[str]:
-    """The messages of the JSON lines logged at level error."""
-    messages = []
-    for line in output.splitlines():
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(entry, dict) and entry.get("level") == "error":
-            messages.append(str(entry["message"]))
-    return messages
-
-
 def causes(output: str) -> list[str]:
     """The lines that say why the start failed; no traceback anywhere."""
     assert "Traceback" not in output, output
-    return [message for message in error_lines(output) if message.startswith("cannot start: ")]
+    return [message for message in error_messages(output) if message.startswith("cannot start: ")]
 
 
 def the_cause(output: str) -> str:

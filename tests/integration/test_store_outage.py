@@ -29,7 +29,8 @@ from tests.support.service_process import ServiceStarter
 
 pytestmark = pytest.mark.timeout(90)
 
-#: The issue's deadline for an answer while the store is down: a quick 503, never a hang.
+#: Every answer while the store is down comes within this: a quick 503, never a hang (the
+#: service's deadline per store call is 1.5 s by default).
 OUTAGE_ANSWER_SECONDS = 2.0
 RECOVERY_SECONDS = 30.0
 

@@ -9,7 +9,8 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from urllib.parse import urlsplit
+
+from tests.support.urls import NOT_A_SERVICE_URL, is_service_url
 
 from .thresholds import Thresholds, judge, read_result, summary_table
 
@@ -17,11 +18,9 @@ LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 
 
 def base_url(text: str) -> str:
-    """An http(s) URL with a host: an empty or malformed one would test nothing (or locust's own
-    default) and pass."""
-    parts = urlsplit(text)
-    if parts.scheme not in {"http", "https"} or not parts.hostname or text != text.strip():
-        raise argparse.ArgumentTypeError(f"not an http:// or https:// URL: {text!r}")
+    """The target, checked: locust would take an empty one as its own default."""
+    if not is_service_url(text):
+        raise argparse.ArgumentTypeError(f"{NOT_A_SERVICE_URL}: {text!r}")
     return text
 
 

@@ -8,7 +8,10 @@ from .__main__ import main, parse_args
 
 @pytest.mark.parametrize(
     "url",
-    ["", " ", "127.0.0.1:8000", "http://", "ftp://host", "https:///path", " http://host"],
+    [
+        *("", " ", "127.0.0.1:8000", "http://", "ftp://host", "https:///path", " http://host"),
+        "http://[::1",  # urlsplit raises on it
+    ],
 )
 def test_an_empty_or_malformed_url_is_a_usage_error(
     url: str, capsys: pytest.CaptureFixture[str]
@@ -30,9 +33,16 @@ def test_an_http_or_https_url_is_the_target(url: str) -> None:
 
 
 @pytest.mark.parametrize("duration", ["60", "1m30s", "0s", "-5s", "2d"])
-def test_a_duration_locust_would_misread_is_a_usage_error(duration: str) -> None:
-    with pytest.raises(SystemExit):
-        parse_args(["--duration", duration])
+def test_a_duration_locust_would_misread_is_a_usage_error(
+    duration: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `--duration=VALUE`: as a separate word, "-5s" would be read as an option and never reach
+    # the duration check.
+    with pytest.raises(SystemExit) as usage:
+        parse_args([f"--duration={duration}"])
+
+    assert usage.value.code == 2
+    assert "not a duration" in capsys.readouterr().err
 
 
 def test_a_dry_run_accepts_the_arguments_and_sends_nothing(

@@ -41,6 +41,28 @@ def service_env(env: Mapping[str, str]) -> dict[str, str]:
     return {**os.environ, **settings, **env}
 
 
+def json_lines(output: str) -> list[dict[str, Any]]:
+    """The lines of a service's output that are JSON objects: its access log and log lines."""
+    entries = []
+    for line in output.splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict):
+            entries.append(entry)
+    return entries
+
+
+def error_messages(output: str, *, logger: str | None = None) -> list[str]:
+    """The messages of a service's log lines at level error (only logger's, if given)."""
+    return [
+        str(entry.get("message"))
+        for entry in json_lines(output)
+        if entry.get("level") == "error" and (logger is None or entry.get("logger") == logger)
+    ]
+
+
 class ServiceProcess:
     """`hello-birthday` on loopback ports of its own, HELLO_TIMEZONE=UTC, env (its store) on top."""
 
@@ -128,15 +150,7 @@ class ServiceProcess:
 
     def access_log(self) -> list[dict[str, Any]]:
         """The JSON lines of its output (the access log and any structured log lines)."""
-        entries = []
-        for line in self.output().splitlines():
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(entry, dict):
-                entries.append(entry)
-        return entries
+        return json_lines(self.output())
 
 
 class ServiceStarter(Protocol):
